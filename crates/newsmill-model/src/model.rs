@@ -1,0 +1,360 @@
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use newsmill_text::{Batch, WordpieceEncoder};
+use rust_bert::bert::{BertConfig, BertForSequenceClassification, BertForTokenClassification};
+use rust_bert::distilbert::{
+    DistilBertConfig, DistilBertForTokenClassification, DistilBertModelClassifier,
+};
+use rust_bert::roberta::{RobertaForSequenceClassification, RobertaForTokenClassification};
+use safetensors::{Dtype, SafeTensors};
+use tch::{nn, Device, Kind, Tensor};
+
+use crate::config::{ModelConfig, ModelType};
+use crate::error::ModelError;
+
+/// What the classifier predicts: one label per token, or one per sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    Token,
+    Sequence,
+}
+
+enum Net {
+    BertToken(BertForTokenClassification),
+    BertSeq(BertForSequenceClassification),
+    DistilToken(DistilBertForTokenClassification),
+    DistilSeq(DistilBertModelClassifier),
+    RobertaToken(RobertaForTokenClassification),
+    RobertaSeq(RobertaForSequenceClassification),
+}
+
+/// Class probabilities of a batch: `rows × cols × labels` for token heads (cols = batch
+/// columns), `rows × labels` for sequence heads.
+#[derive(Debug, Clone)]
+pub struct Logits {
+    pub probs: Vec<f32>,
+    pub rows: usize,
+    pub cols: usize,
+    pub labels: usize,
+}
+
+impl Logits {
+    /// Probabilities of token `col` of row `row` (token heads).
+    pub fn token(&self, row: usize, col: usize) -> &[f32] {
+        let o = (row * self.cols + col) * self.labels;
+        &self.probs[o..o + self.labels]
+    }
+    /// Probabilities of row `row` (sequence heads).
+    pub fn row(&self, row: usize) -> &[f32] {
+        let o = row * self.labels;
+        &self.probs[o..o + self.labels]
+    }
+}
+
+/// A classifier loaded from a Hugging Face checkpoint folder. Not `Sync` (tch tensors are not):
+/// each worker thread owns its own.
+pub struct Classifier {
+    pub config: ModelConfig,
+    pub encoder: WordpieceEncoder,
+    pub head: Head,
+    pub dir: PathBuf,
+    net: Net,
+    _vs: nn::VarStore,
+}
+
+fn missing(path: PathBuf) -> ModelError {
+    ModelError::MissingFile { path }
+}
+
+fn panic_reason(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+impl Classifier {
+    /// Loads `dir` (config.json, tokenizer.json, model.safetensors) for `head`.
+    pub fn load(dir: &Path, head: Head) -> Result<Self, ModelError> {
+        if !dir.is_dir() {
+            return Err(ModelError::NotAFolder(dir.to_path_buf()));
+        }
+        let config = ModelConfig::from_file(&dir.join("config.json"))?;
+        let tok_path = dir.join("tokenizer.json");
+        if !tok_path.is_file() {
+            return Err(missing(tok_path));
+        }
+        let weights = dir.join("model.safetensors");
+        if !weights.is_file() {
+            return Err(missing(weights));
+        }
+        let encoder = WordpieceEncoder::from_file(&tok_path, config.max_positions)?;
+
+        let vs = nn::VarStore::new(Device::Cpu);
+        let root = vs.root();
+        let build = |e: String| ModelError::Build {
+            path: config.path.clone(),
+            reason: e,
+        };
+        let built = catch_unwind(AssertUnwindSafe(|| -> Result<Net, ModelError> {
+            Ok(match (config.model_type, head) {
+                (ModelType::Bert, Head::Token) => Net::BertToken(
+                    BertForTokenClassification::new(&root, &config.rust_bert::<BertConfig>()?)
+                        .map_err(|e| build(e.to_string()))?,
+                ),
+                (ModelType::Bert, Head::Sequence) => Net::BertSeq(
+                    BertForSequenceClassification::new(&root, &config.rust_bert::<BertConfig>()?)
+                        .map_err(|e| build(e.to_string()))?,
+                ),
+                (ModelType::DistilBert, Head::Token) => Net::DistilToken(
+                    DistilBertForTokenClassification::new(
+                        &root,
+                        &config.rust_bert::<DistilBertConfig>()?,
+                    )
+                    .map_err(|e| build(e.to_string()))?,
+                ),
+                (ModelType::DistilBert, Head::Sequence) => Net::DistilSeq(
+                    DistilBertModelClassifier::new(&root, &config.rust_bert::<DistilBertConfig>()?)
+                        .map_err(|e| build(e.to_string()))?,
+                ),
+                (ModelType::Roberta, Head::Token) => Net::RobertaToken(
+                    RobertaForTokenClassification::new(&root, &config.rust_bert::<BertConfig>()?)
+                        .map_err(|e| build(e.to_string()))?,
+                ),
+                (ModelType::Roberta, Head::Sequence) => Net::RobertaSeq(
+                    RobertaForSequenceClassification::new(
+                        &root,
+                        &config.rust_bert::<BertConfig>()?,
+                    )
+                    .map_err(|e| build(e.to_string()))?,
+                ),
+            })
+        }))
+        .map_err(|p| {
+            build(format!(
+                "rust-bert could not build the model: {}",
+                panic_reason(p)
+            ))
+        })??;
+        load_weights(&vs, &weights)?;
+        Ok(Classifier {
+            config,
+            encoder,
+            head,
+            dir: dir.to_path_buf(),
+            net: built,
+            _vs: vs,
+        })
+    }
+
+    pub fn labels(&self) -> &[String] {
+        &self.config.labels
+    }
+
+    /// Runs a padded batch and returns softmax probabilities.
+    pub fn forward(&self, batch: &Batch) -> Result<Logits, ModelError> {
+        let labels = self.config.labels.len();
+        if batch.rows == 0 || batch.cols == 0 {
+            return Ok(Logits {
+                probs: Vec::new(),
+                rows: batch.rows,
+                cols: batch.cols,
+                labels,
+            });
+        }
+        if batch.cols > self.config.max_positions {
+            return Err(ModelError::Forward(format!(
+                "batch of {} positions exceeds the model's {}",
+                batch.cols, self.config.max_positions
+            )));
+        }
+        let shape = [batch.rows as i64, batch.cols as i64];
+        let ids = Tensor::from_slice(&batch.ids).view(shape);
+        let mask = Tensor::from_slice(&batch.mask).view(shape);
+        let types = if self.config.type_vocab_size > 0 {
+            let max_type = batch.type_ids.iter().copied().max().unwrap_or(0);
+            if max_type as usize >= self.config.type_vocab_size {
+                return Err(ModelError::Forward(format!(
+                    "token type id {max_type} out of range ({} types)",
+                    self.config.type_vocab_size
+                )));
+            }
+            Some(Tensor::from_slice(&batch.type_ids).view(shape))
+        } else {
+            None
+        };
+        let out = catch_unwind(AssertUnwindSafe(|| {
+            tch::no_grad(|| -> Result<Tensor, String> {
+                let t = types.as_ref();
+                let logits = match &self.net {
+                    Net::BertToken(m) => {
+                        m.forward_t(Some(&ids), Some(&mask), t, None, None, false)
+                            .logits
+                    }
+                    Net::BertSeq(m) => {
+                        m.forward_t(Some(&ids), Some(&mask), t, None, None, false)
+                            .logits
+                    }
+                    Net::DistilToken(m) => {
+                        m.forward_t(Some(&ids), Some(&mask), None, false)
+                            .map_err(|e| e.to_string())?
+                            .logits
+                    }
+                    Net::DistilSeq(m) => {
+                        m.forward_t(Some(&ids), Some(&mask), None, false)
+                            .map_err(|e| e.to_string())?
+                            .logits
+                    }
+                    Net::RobertaToken(m) => {
+                        m.forward_t(Some(&ids), Some(&mask), t, None, None, false)
+                            .logits
+                    }
+                    Net::RobertaSeq(m) => {
+                        m.forward_t(Some(&ids), Some(&mask), t, None, None, false)
+                            .logits
+                    }
+                };
+                Ok(logits.softmax(-1, Kind::Float).contiguous())
+            })
+        }))
+        .map_err(|p| ModelError::Forward(panic_reason(p)))?
+        .map_err(ModelError::Forward)?;
+        let numel = out.numel();
+        let mut probs = vec![0f32; numel];
+        out.f_copy_data(&mut probs, numel)
+            .map_err(|e| ModelError::Forward(e.to_string()))?;
+        let expected = match self.head {
+            Head::Token => batch.rows * batch.cols * labels,
+            Head::Sequence => batch.rows * labels,
+        };
+        if numel != expected {
+            return Err(ModelError::Forward(format!(
+                "model returned {numel} values, expected {expected}"
+            )));
+        }
+        Ok(Logits {
+            probs,
+            rows: batch.rows,
+            cols: batch.cols,
+            labels,
+        })
+    }
+}
+
+/// Copies every variable of `vs` from the safetensors file, checking names, shapes and dtypes
+/// first; weights become fp32 whatever their stored precision.
+fn load_weights(vs: &nn::VarStore, path: &Path) -> Result<(), ModelError> {
+    let bytes = std::fs::read(path).map_err(|e| ModelError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| ModelError::CorruptWeights {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, mut var) in vars {
+        let view = st.tensor(&name).map_err(|_| ModelError::MissingTensor {
+            path: path.to_path_buf(),
+            tensor: name.clone(),
+        })?;
+        let found: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+        let expected = var.size();
+        if found != expected {
+            return Err(ModelError::ShapeMismatch {
+                path: path.to_path_buf(),
+                tensor: name,
+                expected,
+                found,
+            });
+        }
+        let kind = match view.dtype() {
+            Dtype::F32 => Kind::Float,
+            Dtype::F16 => Kind::Half,
+            Dtype::BF16 => Kind::BFloat16,
+            other => {
+                return Err(ModelError::BadDtype {
+                    path: path.to_path_buf(),
+                    tensor: name,
+                    dtype: format!("{other:?}"),
+                })
+            }
+        };
+        let src = Tensor::f_from_data_size(view.data(), &found, kind)
+            .and_then(|t| t.f_to_kind(Kind::Float))
+            .map_err(|e| ModelError::CorruptWeights {
+                path: path.to_path_buf(),
+                reason: format!("tensor `{name}`: {e}"),
+            })?;
+        tch::no_grad(|| var.f_copy_(&src)).map_err(|e| ModelError::CorruptWeights {
+            path: path.to_path_buf(),
+            reason: format!("tensor `{name}`: {e}"),
+        })?;
+    }
+    Ok(())
+}
+
+/// Counters of the batches a classifier ran.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchStats {
+    pub batches: usize,
+    pub sequences: usize,
+    pub real_tokens: usize,
+    pub padded_tokens: usize,
+}
+
+impl BatchStats {
+    pub fn add(&mut self, o: &BatchStats) {
+        self.batches += o.batches;
+        self.sequences += o.sequences;
+        self.real_tokens += o.real_tokens;
+        self.padded_tokens += o.padded_tokens;
+    }
+}
+
+impl Classifier {
+    /// Runs many `(ids, type ids)` sequences (special tokens included), grouped by length into
+    /// batches of at most `token_budget` padded tokens. Returns, in input order, each
+    /// sequence's probabilities: `len × labels` for token heads, `labels` for sequence heads.
+    pub fn predict(
+        &self,
+        items: &[(Vec<u32>, Vec<u32>)],
+        token_budget: usize,
+    ) -> Result<(Vec<Vec<f32>>, BatchStats), ModelError> {
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.sort_by_key(|&i| (items[i].0.len(), i));
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); items.len()];
+        let mut stats = BatchStats::default();
+        let mut k = 0;
+        while k < order.len() {
+            // lengths ascend, so the last member sets the padded width
+            let mut end = k + 1;
+            while end < order.len()
+                && items[order[end]].0.len() * (end - k + 1) <= token_budget.max(1)
+            {
+                end += 1;
+            }
+            let members = &order[k..end];
+            let seqs: Vec<(Vec<u32>, Vec<u32>)> =
+                members.iter().map(|&i| items[i].clone()).collect();
+            let batch = newsmill_text::pad_batch(&seqs, self.encoder.pad_id);
+            let logits = self.forward(&batch)?;
+            stats.batches += 1;
+            stats.sequences += members.len();
+            stats.real_tokens += batch.real_tokens();
+            stats.padded_tokens += batch.rows * batch.cols;
+            for (row, &i) in members.iter().enumerate() {
+                out[i] = match self.head {
+                    Head::Token => (0..items[i].0.len())
+                        .flat_map(|c| logits.token(row, c).iter().copied())
+                        .collect(),
+                    Head::Sequence => logits.row(row).to_vec(),
+                };
+            }
+            k = end;
+        }
+        Ok((out, stats))
+    }
+}

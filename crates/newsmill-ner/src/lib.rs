@@ -1,0 +1,13 @@
+//! Named-entity recognition over newsmill's sentence windows: label schemes read from
+//! `id2label`, word-level aggregation, (constrained) decoding, and entity spans with offsets
+//! into the original text.
+
+mod decode;
+mod error;
+mod ner;
+mod tags;
+
+pub use decode::{decode_words, Decoding};
+pub use error::NerError;
+pub use ner::{Entity, NerModel, NerOptions, PreparedText};
+pub use tags::{chunks, Prefix, Scheme, Tag, TagSet};

@@ -1,0 +1,184 @@
+use std::path::Path;
+
+use newsmill_model::{BatchStats, Classifier, Head};
+use newsmill_text::{case_class, split_words, Encoded, Span, Window, Windowing};
+
+use crate::decode::{decode_words, Decoding};
+use crate::tags::{chunks, TagSet};
+use crate::NerError;
+
+/// An entity mention: byte span into the article text, type, and mean word probability of
+/// its decoded tags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entity {
+    pub start: usize,
+    pub end: usize,
+    pub label: String,
+    pub score: f32,
+    /// Index of the sentence it lies in.
+    pub sentence: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NerOptions {
+    pub windowing: Windowing,
+    pub decoding: Decoding,
+}
+
+/// A token-classification model with its tag set.
+pub struct NerModel {
+    pub clf: Classifier,
+    pub tags: TagSet,
+    pub opts: NerOptions,
+}
+
+struct PreparedSentence {
+    index: usize,
+    words: Vec<Span>,
+    enc: Encoded,
+    types: Vec<u32>,
+    windows: Vec<Window>,
+}
+
+/// An article split into words, wordpieces and windows, ready for the model.
+pub struct PreparedText {
+    sentences: Vec<PreparedSentence>,
+}
+
+impl PreparedText {
+    /// Number of model inputs (windows) of this text.
+    pub fn input_count(&self) -> usize {
+        self.sentences.iter().map(|s| s.windows.len()).sum()
+    }
+}
+
+impl NerModel {
+    pub fn load(dir: &Path, opts: NerOptions) -> Result<Self, NerError> {
+        opts.windowing.validate()?;
+        let clf = Classifier::load(dir, Head::Token)?;
+        let tags = TagSet::new(clf.labels(), &clf.config.path.display().to_string())?;
+        let mut opts = opts;
+        // never exceed the model's positions
+        opts.windowing.max_len = opts.windowing.max_len.min(clf.config.max_positions);
+        Ok(NerModel { clf, tags, opts })
+    }
+
+    /// Words, wordpieces and windows of every sentence of `text`.
+    pub fn prepare(&self, text: &str, sentences: &[Span]) -> Result<PreparedText, NerError> {
+        let split: Vec<Vec<Span>> = sentences.iter().map(|s| split_words(text, *s)).collect();
+        self.prepare_words(text, split)
+    }
+
+    /// Like [`NerModel::prepare`] for sentences already split into words (one `Vec` of word
+    /// spans per sentence), as in CoNLL files.
+    pub fn prepare_words(
+        &self,
+        text: &str,
+        sentences: Vec<Vec<Span>>,
+    ) -> Result<PreparedText, NerError> {
+        let mut out = Vec::with_capacity(sentences.len());
+        for (index, words) in sentences.into_iter().enumerate() {
+            let strs: Vec<&str> = words.iter().map(|w| w.slice(text)).collect();
+            let enc = self.clf.encoder.encode_words(&strs)?;
+            let types = if self.clf.config.case_feature {
+                let cases: Vec<u32> = strs.iter().map(|w| case_class(w)).collect();
+                enc.word.iter().map(|&w| cases[w as usize]).collect()
+            } else {
+                vec![0; enc.ids.len()]
+            };
+            let windows = self.opts.windowing.windows(enc.ids.len());
+            out.push(PreparedSentence {
+                index,
+                words,
+                enc,
+                types,
+                windows,
+            });
+        }
+        Ok(PreparedText { sentences: out })
+    }
+
+    /// The model inputs of a prepared text, special tokens included, in a fixed order that
+    /// [`NerModel::decode`] expects back.
+    pub fn inputs(&self, p: &PreparedText) -> Vec<(Vec<u32>, Vec<u32>)> {
+        let (cls, sep) = (self.clf.encoder.cls_id, self.clf.encoder.sep_id);
+        let mut out = Vec::with_capacity(p.input_count());
+        for s in &p.sentences {
+            for w in &s.windows {
+                let mut ids = Vec::with_capacity(w.end - w.start + 2);
+                ids.push(cls);
+                ids.extend_from_slice(&s.enc.ids[w.start..w.end]);
+                ids.push(sep);
+                let mut types = Vec::with_capacity(ids.len());
+                types.push(0);
+                types.extend_from_slice(&s.types[w.start..w.end]);
+                types.push(0);
+                out.push((ids, types));
+            }
+        }
+        out
+    }
+
+    /// Entities from the probabilities of [`NerModel::inputs`] (same order). Each word takes
+    /// the prediction of its first wordpiece, from the window that owns that piece.
+    pub fn decode(&self, p: &PreparedText, probs: &[Vec<f32>]) -> Vec<Entity> {
+        let nl = self.tags.tags.len();
+        let mut entities = Vec::new();
+        let mut input = 0usize;
+        for s in &p.sentences {
+            let first_input = input;
+            input += s.windows.len();
+            let mut word_probs: Vec<Option<&[f32]>> = vec![None; s.words.len()];
+            let mut prev_word = None;
+            for (piece, &w) in s.enc.word.iter().enumerate() {
+                if prev_word == Some(w) {
+                    continue;
+                }
+                prev_word = Some(w);
+                let Some(k) = s
+                    .windows
+                    .iter()
+                    .position(|win| win.own_start <= piece && piece < win.own_end)
+                else {
+                    continue;
+                };
+                let win = &s.windows[k];
+                let Some(row) = probs.get(first_input + k) else {
+                    continue;
+                };
+                let o = (piece - win.start + 1) * nl;
+                if let Some(slot) = word_probs.get_mut(w as usize) {
+                    *slot = row.get(o..o + nl);
+                }
+            }
+            let tag_ids = decode_words(&self.tags, &word_probs, self.opts.decoding);
+            let tags: Vec<_> = tag_ids.iter().map(|&t| self.tags.tags[t].clone()).collect();
+            for (a, b, typ) in chunks(&tags) {
+                let score = (a..b)
+                    .map(|w| word_probs[w].map_or(0.0, |p| p[tag_ids[w]]))
+                    .sum::<f32>()
+                    / (b - a) as f32;
+                entities.push(Entity {
+                    start: s.words[a].start,
+                    end: s.words[b - 1].end,
+                    label: typ,
+                    score,
+                    sentence: s.index,
+                });
+            }
+        }
+        entities
+    }
+
+    /// Convenience: prepare, run and decode one text.
+    pub fn annotate(
+        &self,
+        text: &str,
+        sentences: &[Span],
+        token_budget: usize,
+    ) -> Result<(Vec<Entity>, BatchStats), NerError> {
+        let p = self.prepare(text, sentences)?;
+        let (probs, stats) = self.clf.predict(&self.inputs(&p), token_budget)?;
+        Ok((self.decode(&p, &probs), stats))
+    }
+}

@@ -1,0 +1,375 @@
+//! Annotation of a group of articles by one worker: every model runs once per group, over the
+//! sentences, windows and targets of all its articles batched together by length.
+
+use std::path::PathBuf;
+
+use newsmill_model::BatchStats;
+use newsmill_ner::{Entity, NerModel, NerOptions, PreparedText};
+use newsmill_stance::{Scored, SequenceModel};
+use newsmill_text::{segment, CharIndex, Span};
+
+use crate::input::{Article, BadRecord, Item};
+use crate::output::{ArticleOut, EntityOut, ErrorBody, ErrorOut, SentenceOut, SCHEMA_VERSION};
+use crate::PipelineError;
+
+/// Which models run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tasks {
+    pub ner: bool,
+    pub sentiment: bool,
+    pub stance: bool,
+}
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Tasks {
+            ner: true,
+            sentiment: true,
+            stance: true,
+        }
+    }
+}
+
+impl Tasks {
+    /// Parses `ner,sentiment,stance` (any subset). Stance needs entities, so it implies NER.
+    pub fn parse(s: &str) -> Result<Tasks, String> {
+        let mut t = Tasks {
+            ner: false,
+            sentiment: false,
+            stance: false,
+        };
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "ner" => t.ner = true,
+                "sentiment" => t.sentiment = true,
+                "stance" => t.stance = true,
+                other => {
+                    return Err(format!(
+                        "unknown task `{other}` (known: ner, sentiment, stance)"
+                    ))
+                }
+            }
+        }
+        if t.stance {
+            t.ner = true;
+        }
+        if !(t.ner || t.sentiment) {
+            return Err("no task selected".into());
+        }
+        Ok(t)
+    }
+}
+
+/// Model folders for each task.
+#[derive(Debug, Clone, Default)]
+pub struct ModelPaths {
+    pub ner: Option<PathBuf>,
+    pub sentiment: Option<PathBuf>,
+    pub stance: Option<PathBuf>,
+}
+
+/// Options of annotation that do not depend on the models.
+#[derive(Debug, Clone)]
+pub struct AnnotateOptions {
+    pub tasks: Tasks,
+    pub ner: NerOptions,
+    /// Padded tokens per model batch.
+    pub token_budget: usize,
+    /// Copy the text into the output.
+    pub include_text: bool,
+}
+
+impl Default for AnnotateOptions {
+    fn default() -> Self {
+        AnnotateOptions {
+            tasks: Tasks::default(),
+            ner: NerOptions::default(),
+            token_budget: 4096,
+            include_text: true,
+        }
+    }
+}
+
+/// The models one worker owns.
+pub struct Models {
+    pub ner: Option<NerModel>,
+    pub sentiment: Option<SequenceModel>,
+    pub stance: Option<SequenceModel>,
+}
+
+fn need<'a>(p: &'a Option<PathBuf>, task: &str) -> Result<&'a PathBuf, PipelineError> {
+    p.as_ref()
+        .ok_or_else(|| PipelineError::NoModel(task.to_string()))
+}
+
+impl Models {
+    /// Loads the models the tasks need. Any problem with a model folder is an error here,
+    /// before any article is read.
+    pub fn load(paths: &ModelPaths, opts: &AnnotateOptions) -> Result<Models, PipelineError> {
+        let t = opts.tasks;
+        Ok(Models {
+            ner: if t.ner {
+                Some(NerModel::load(need(&paths.ner, "ner")?, opts.ner)?)
+            } else {
+                None
+            },
+            sentiment: if t.sentiment {
+                Some(SequenceModel::load(need(&paths.sentiment, "sentiment")?)?)
+            } else {
+                None
+            },
+            stance: if t.stance {
+                Some(SequenceModel::load(need(&paths.stance, "stance")?)?)
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// Counters of one group's work.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GroupStats {
+    pub articles: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub ner: BatchStats,
+    pub sentiment: BatchStats,
+    pub stance: BatchStats,
+}
+
+impl GroupStats {
+    pub fn add(&mut self, o: &GroupStats) {
+        self.articles += o.articles;
+        self.errors += o.errors;
+        self.warnings += o.warnings;
+        self.ner.add(&o.ner);
+        self.sentiment.add(&o.sentiment);
+        self.stance.add(&o.stance);
+    }
+}
+
+struct Work {
+    article: Article,
+    sentences: Vec<Span>,
+    prepared: Option<PreparedText>,
+    entities: Vec<Entity>,
+    sentiments: Vec<Option<Scored>>,
+    stances: Vec<Option<Scored>>,
+    failed: Option<(&'static str, String)>,
+}
+
+fn error_line(b: &BadRecord) -> String {
+    let out = ErrorOut {
+        schema_version: SCHEMA_VERSION.into(),
+        id: b.id.clone(),
+        record: b.record.clone(),
+        error: ErrorBody {
+            kind: b.kind.into(),
+            message: b.message.clone(),
+        },
+    };
+    serde_json::to_string(&out).expect("output records serialize")
+}
+
+/// Annotates a group of items and returns their output lines in input order.
+pub fn annotate_group(
+    models: &Models,
+    items: Vec<Item>,
+    opts: &AnnotateOptions,
+) -> (Vec<String>, GroupStats) {
+    let mut stats = GroupStats::default();
+    let mut slots: Vec<Result<usize, BadRecord>> = Vec::with_capacity(items.len());
+    let mut work: Vec<Work> = Vec::new();
+    for item in items {
+        match item {
+            Ok(article) => {
+                slots.push(Ok(work.len()));
+                let sentences = segment(&article.text);
+                work.push(Work {
+                    article,
+                    sentences,
+                    prepared: None,
+                    entities: Vec::new(),
+                    sentiments: Vec::new(),
+                    stances: Vec::new(),
+                    failed: None,
+                });
+            }
+            Err(b) => slots.push(Err(b)),
+        }
+    }
+    run_models(models, &mut work, opts, &mut stats);
+    let mut lines = Vec::with_capacity(slots.len());
+    for slot in slots {
+        match slot {
+            Err(b) => {
+                stats.errors += 1;
+                lines.push(error_line(&b));
+            }
+            Ok(i) => {
+                let w = &mut work[i];
+                if let Some((kind, message)) = w.failed.take() {
+                    stats.errors += 1;
+                    lines.push(error_line(&BadRecord {
+                        seq: w.article.seq,
+                        id: Some(w.article.id.clone()),
+                        record: w.article.record.clone(),
+                        kind,
+                        message,
+                    }));
+                } else {
+                    stats.articles += 1;
+                    stats.warnings += w.article.warnings.len();
+                    lines.push(render(w, opts));
+                }
+            }
+        }
+    }
+    (lines, stats)
+}
+
+/// Runs every model over the whole group; if a batched call fails, the articles are retried
+/// one by one so that only the article at fault becomes an error record.
+fn run_models(models: &Models, work: &mut [Work], opts: &AnnotateOptions, stats: &mut GroupStats) {
+    if work.is_empty() {
+        return;
+    }
+    let group = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut s = GroupStats::default();
+        run_models_batched(models, work, opts, &mut s).map(|_| s)
+    }));
+    match group {
+        Ok(Ok(s)) => stats.add(&s),
+        _ if work.len() > 1 => {
+            for w in work.iter_mut() {
+                w.entities.clear();
+                w.sentiments.clear();
+                w.stances.clear();
+                w.prepared = None;
+                run_models(models, std::slice::from_mut(w), opts, stats);
+            }
+        }
+        Ok(Err(e)) => work[0].failed = Some(("model", e.to_string())),
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "internal error".into());
+            work[0].failed = Some(("internal", msg));
+        }
+    }
+}
+
+fn run_models_batched(
+    models: &Models,
+    work: &mut [Work],
+    opts: &AnnotateOptions,
+    stats: &mut GroupStats,
+) -> Result<(), PipelineError> {
+    let budget = opts.token_budget;
+    if let Some(ner) = &models.ner {
+        let mut inputs = Vec::new();
+        let mut counts = Vec::with_capacity(work.len());
+        for w in work.iter_mut() {
+            let p = ner.prepare(&w.article.text, &w.sentences)?;
+            let mine = ner.inputs(&p);
+            counts.push(mine.len());
+            inputs.extend(mine);
+            w.prepared = Some(p);
+        }
+        let (probs, st) = ner.clf.predict(&inputs, budget)?;
+        stats.ner.add(&st);
+        let mut at = 0;
+        for (w, n) in work.iter_mut().zip(counts) {
+            if let Some(p) = w.prepared.take() {
+                w.entities = ner.decode(&p, &probs[at..at + n]);
+            }
+            at += n;
+        }
+    }
+    if let Some(sm) = &models.sentiment {
+        let mut inputs = Vec::new();
+        for w in work.iter() {
+            for s in &w.sentences {
+                inputs.push(sm.sentence_input(s.slice(&w.article.text))?);
+            }
+        }
+        let (probs, st) = sm.clf.predict(&inputs, budget)?;
+        stats.sentiment.add(&st);
+        let mut it = probs.iter();
+        for w in work.iter_mut() {
+            w.sentiments = w
+                .sentences
+                .iter()
+                .map(|_| it.next().map(|p| sm.scored(p)))
+                .collect();
+        }
+    }
+    if let Some(st_model) = &models.stance {
+        let mut inputs = Vec::new();
+        for w in work.iter() {
+            for e in &w.entities {
+                let s = w.sentences[e.sentence];
+                let target = Span::new(e.start - s.start, e.end - s.start);
+                inputs.push(st_model.target_input(s.slice(&w.article.text), target)?);
+            }
+        }
+        let (probs, st) = st_model.clf.predict(&inputs, budget)?;
+        stats.stance.add(&st);
+        let mut it = probs.iter();
+        for w in work.iter_mut() {
+            w.stances = w
+                .entities
+                .iter()
+                .map(|_| it.next().map(|p| st_model.scored(p)))
+                .collect();
+        }
+    }
+    Ok(())
+}
+
+fn render(w: &Work, opts: &AnnotateOptions) -> String {
+    let text = &w.article.text;
+    let ci = CharIndex::new(text);
+    let sentences = w
+        .sentences
+        .iter()
+        .enumerate()
+        .map(|(i, s)| SentenceOut {
+            start: ci.char_of(s.start),
+            end: ci.char_of(s.end),
+            sentiment: w.sentiments.get(i).cloned().flatten(),
+        })
+        .collect();
+    let entities = w
+        .entities
+        .iter()
+        .enumerate()
+        .map(|(i, e)| EntityOut {
+            text: text[e.start..e.end].to_string(),
+            label: e.label.clone(),
+            start: ci.char_of(e.start),
+            end: ci.char_of(e.end),
+            score: e.score,
+            sentence: e.sentence,
+            stance: w.stances.get(i).cloned().flatten(),
+        })
+        .collect();
+    let mut warnings = w.article.warnings.clone();
+    if w.sentences.is_empty() {
+        warnings.push("empty text: nothing to annotate".into());
+    }
+    let out = ArticleOut {
+        schema_version: SCHEMA_VERSION.into(),
+        id: w.article.id.clone(),
+        title: w.article.title.clone(),
+        text: opts.include_text.then(|| text.clone()),
+        chars: ci.char_len(),
+        sentences,
+        entities,
+        warnings,
+    };
+    serde_json::to_string(&out).expect("output records serialize")
+}

@@ -1,0 +1,200 @@
+//! The streaming engine: a reader thread groups records into jobs; worker threads of a rayon
+//! pool, each owning its models with its own libtorch thread setting, annotate jobs; the
+//! calling thread writes results in input order. Queues are bounded and at most
+//! `max_in_flight` jobs exist at once, so memory does not grow with the corpus.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use crate::annotate::{annotate_group, AnnotateOptions, GroupStats, ModelPaths, Models};
+use crate::input::{Item, Source};
+use crate::PipelineError;
+
+/// How work is split.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Worker threads, each with its own copy of the models.
+    pub workers: usize,
+    /// libtorch intra-op threads per worker.
+    pub intra_threads: usize,
+    /// Articles per job (a job is batched as one unit).
+    pub job_articles: usize,
+    /// Characters per job: a job closes early when its texts reach this size.
+    pub job_chars: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            intra_threads: 1,
+            job_articles: 32,
+            job_chars: 200_000,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub records: usize,
+    pub stats: GroupStats,
+    pub elapsed: Duration,
+    pub model_load: Duration,
+}
+
+struct Job {
+    index: u64,
+    items: Vec<Item>,
+}
+
+/// Annotates `source` and writes one line per record to `out`, in input order. `on_record` is
+/// called after each written record (for progress).
+pub fn run(
+    source: &Source,
+    fields: crate::input::Fields,
+    paths: &ModelPaths,
+    opts: &AnnotateOptions,
+    engine: &EngineOptions,
+    out: &mut dyn Write,
+    on_record: &(dyn Fn(u64) + Sync),
+) -> Result<RunSummary, PipelineError> {
+    let started = Instant::now();
+    let workers = engine.workers.max(1);
+    // Every worker's models are loaded here, before any article is read: a broken model
+    // folder fails the run at once.
+    newsmill_model::set_torch_threads(engine.intra_threads);
+    let mut worker_models = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        worker_models.push(Models::load(paths, opts)?);
+    }
+    let model_load = started.elapsed();
+    let reader = source
+        .open(fields)
+        .map_err(|e| PipelineError::Input(format!("{source:?}: {e}")))?;
+
+    let max_in_flight = workers * 3;
+    let (job_tx, job_rx) = bounded::<Job>(workers);
+    let (res_tx, res_rx) = bounded::<JobResult>(max_in_flight);
+    let (ticket_tx, ticket_rx) = bounded::<()>(max_in_flight);
+    for _ in 0..max_in_flight {
+        ticket_tx.send(()).expect("ticket channel has room");
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .thread_name(|i| format!("newsmill-worker-{i}"))
+        .build()
+        .map_err(|e| PipelineError::Threads(e.to_string()))?;
+
+    let mut summary = RunSummary {
+        model_load,
+        ..Default::default()
+    };
+    let mut write_err: Option<std::io::Error> = None;
+    std::thread::scope(|scope| {
+        let engine_r = engine.clone();
+        scope.spawn(move || read_jobs(reader, &engine_r, job_tx, ticket_rx));
+        let intra = engine.intra_threads;
+        scope.spawn(move || {
+            pool.scope(move |s| {
+                for models in worker_models {
+                    let job_rx = job_rx.clone();
+                    let res_tx = res_tx.clone();
+                    s.spawn(move |_| {
+                        newsmill_model::set_torch_threads(intra);
+                        work_loop(&models, opts, &job_rx, &res_tx);
+                    });
+                }
+            })
+        });
+        // ordered writer
+        let mut pending: BTreeMap<u64, (Vec<String>, GroupStats)> = BTreeMap::new();
+        let mut next = 0u64;
+        for (index, lines, stats) in res_rx.iter() {
+            pending.insert(index, (lines, stats));
+            while let Some((lines, stats)) = pending.remove(&next) {
+                next += 1;
+                summary.stats.add(&stats);
+                for l in lines {
+                    summary.records += 1;
+                    if write_err.is_none() {
+                        if let Err(e) = out
+                            .write_all(l.as_bytes())
+                            .and_then(|_| out.write_all(b"\n"))
+                        {
+                            write_err = Some(e);
+                        }
+                    }
+                    on_record(summary.records as u64);
+                }
+                if write_err.is_none() {
+                    if let Err(e) = out.flush() {
+                        write_err = Some(e);
+                    }
+                }
+                let _ = ticket_tx.send(());
+            }
+        }
+    });
+    if let Some(e) = write_err {
+        return Err(PipelineError::Output(e.to_string()));
+    }
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+type JobResult = (u64, Vec<String>, GroupStats);
+
+fn read_jobs(
+    reader: Box<dyn Iterator<Item = Item> + Send>,
+    engine: &EngineOptions,
+    job_tx: Sender<Job>,
+    tickets: Receiver<()>,
+) {
+    let mut index = 0u64;
+    let mut items = Vec::new();
+    let mut chars = 0usize;
+    let send = |items: Vec<Item>, index: &mut u64| -> bool {
+        if tickets.recv().is_err() {
+            return false;
+        }
+        let ok = job_tx
+            .send(Job {
+                index: *index,
+                items,
+            })
+            .is_ok();
+        *index += 1;
+        ok
+    };
+    for item in reader {
+        chars += item.as_ref().map_or(0, |a| a.text.len());
+        items.push(item);
+        if items.len() >= engine.job_articles || chars >= engine.job_chars {
+            if !send(std::mem::take(&mut items), &mut index) {
+                return;
+            }
+            chars = 0;
+        }
+    }
+    if !items.is_empty() {
+        send(items, &mut index);
+    }
+}
+
+fn work_loop(
+    models: &Models,
+    opts: &AnnotateOptions,
+    jobs: &Receiver<Job>,
+    results: &Sender<JobResult>,
+) {
+    for job in jobs.iter() {
+        let (lines, stats) = annotate_group(models, job.items, opts);
+        if results.send((job.index, lines, stats)).is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The driver: reads corpora, chains segmentation, NER, sentence sentiment and entity stance
+//! over groups of articles on parallel workers, and writes ordered JSONL.
+
+mod annotate;
+mod engine;
+pub mod input;
+pub mod output;
+
+pub use annotate::{annotate_group, AnnotateOptions, GroupStats, ModelPaths, Models, Tasks};
+pub use engine::{run, EngineOptions, RunSummary};
+
+/// Errors that stop a whole run (record-level problems become error records instead).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("no model folder for task `{0}` (pass --models DIR or --{0}-model DIR)")]
+    NoModel(String),
+    #[error(transparent)]
+    Ner(#[from] newsmill_ner::NerError),
+    #[error(transparent)]
+    Stance(#[from] newsmill_stance::StanceError),
+    #[error(transparent)]
+    Model(#[from] newsmill_model::ModelError),
+    #[error("cannot read input {0}")]
+    Input(String),
+    #[error("cannot write output: {0}")]
+    Output(String),
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
+}

@@ -1,0 +1,417 @@
+//! `newsmill eval`: dev-set scores on the same inference path as `annotate`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use newsmill_ner::{chunks, NerModel, Tag};
+use newsmill_stance::SequenceModel;
+use newsmill_text::Span;
+use serde::Serialize;
+
+use crate::{model_dir, ModelArgs, RunArgs};
+
+#[derive(Args)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    task: EvalTask,
+    #[command(flatten)]
+    models: ModelArgs,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Also write the scores as JSON to this file
+    #[arg(long, global = true)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum EvalTask {
+    /// Entity-level exact-match P/R/F1 (conlleval semantics) on a CoNLL file (IOB1 or IOB2 tags
+    /// in the last column)
+    Ner { file: PathBuf },
+    /// Accuracy and macro-F1 of target stance on a NewsMTSC JSONL file
+    Stance { file: PathBuf },
+    /// Accuracy of sentence sentiment on a TSV file (`sentence<TAB>label`, header line, 0/1)
+    Sentiment {
+        file: PathBuf,
+        /// Score only data rows whose index is a multiple of N (the training recipe's held-out
+        /// slice of SST-2 train is N = 33)
+        #[arg(long)]
+        heldout_every: Option<usize>,
+    },
+}
+
+pub fn run(args: EvalArgs) -> Result<ExitCode> {
+    newsmill_model::set_torch_threads(
+        args.run
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    );
+    let budget = args.run.batch_tokens.max(64);
+    let report = match &args.task {
+        EvalTask::Ner { file } => {
+            let dir = model_dir(&args.models, "ner")?;
+            let model = NerModel::load(&dir, args.run.ner_options())?;
+            eval_ner(&model, file, budget)?
+        }
+        EvalTask::Stance { file } => {
+            let model = SequenceModel::load(&model_dir(&args.models, "stance")?)?;
+            eval_stance(&model, file, budget)?
+        }
+        EvalTask::Sentiment {
+            file,
+            heldout_every,
+        } => {
+            let model = SequenceModel::load(&model_dir(&args.models, "sentiment")?)?;
+            eval_sentiment(&model, file, *heldout_every, budget)?
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if let Some(p) = &args.json {
+        std::fs::write(p, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Prf {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub gold: usize,
+    pub predicted: usize,
+    pub correct: usize,
+}
+
+impl Prf {
+    pub fn new(correct: usize, predicted: usize, gold: usize) -> Prf {
+        let precision = if predicted == 0 {
+            0.0
+        } else {
+            correct as f64 / predicted as f64
+        };
+        let recall = if gold == 0 {
+            0.0
+        } else {
+            correct as f64 / gold as f64
+        };
+        let f1 = if precision + recall == 0.0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        Prf {
+            precision,
+            recall,
+            f1,
+            gold,
+            predicted,
+            correct,
+        }
+    }
+}
+
+type Chunk = (usize, usize, usize, String);
+
+/// Entity-level exact match per type and micro-averaged, over `(sentence, start, end, type)`.
+pub fn entity_scores(gold: &[Chunk], pred: &[Chunk]) -> (Prf, BTreeMap<String, Prf>) {
+    use std::collections::HashSet;
+    let g: HashSet<&Chunk> = gold.iter().collect();
+    let p: HashSet<&Chunk> = pred.iter().collect();
+    let types: std::collections::BTreeSet<&String> =
+        gold.iter().chain(pred).map(|c| &c.3).collect();
+    let mut per = BTreeMap::new();
+    for t in types {
+        let gt = g.iter().filter(|c| &c.3 == t).count();
+        let pt = p.iter().filter(|c| &c.3 == t).count();
+        let ct = p.iter().filter(|c| &c.3 == t && g.contains(*c)).count();
+        per.insert(t.clone(), Prf::new(ct, pt, gt));
+    }
+    let correct = p.iter().filter(|c| g.contains(*c)).count();
+    (Prf::new(correct, p.len(), g.len()), per)
+}
+
+/// Accuracy and macro-F1 over `n` classes.
+pub fn class_scores(gold: &[usize], pred: &[usize], n: usize) -> (f64, f64) {
+    let total = gold.len().max(1) as f64;
+    let acc = gold.iter().zip(pred).filter(|(g, p)| g == p).count() as f64 / total;
+    let mut f1s = Vec::new();
+    for c in 0..n {
+        let tp = gold
+            .iter()
+            .zip(pred)
+            .filter(|(g, p)| **g == c && **p == c)
+            .count();
+        let fp = gold
+            .iter()
+            .zip(pred)
+            .filter(|(g, p)| **g != c && **p == c)
+            .count();
+        let fn_ = gold
+            .iter()
+            .zip(pred)
+            .filter(|(g, p)| **g == c && **p != c)
+            .count();
+        let denom = 2 * tp + fp + fn_;
+        f1s.push(if denom == 0 {
+            0.0
+        } else {
+            2.0 * tp as f64 / denom as f64
+        });
+    }
+    (acc, f1s.iter().sum::<f64>() / n.max(1) as f64)
+}
+
+/// Sentences of a CoNLL file: (tokens, tags).
+pub fn read_conll(text: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    let mut out = Vec::new();
+    let (mut words, mut tags) = (Vec::new(), Vec::new());
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with("-DOCSTART-") {
+            if !words.is_empty() {
+                out.push((std::mem::take(&mut words), std::mem::take(&mut tags)));
+            }
+            continue;
+        }
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        words.push(parts[0].to_string());
+        tags.push(parts[parts.len() - 1].to_string());
+    }
+    if !words.is_empty() {
+        out.push((words, tags));
+    }
+    out
+}
+
+fn eval_ner(model: &NerModel, file: &PathBuf, budget: usize) -> Result<serde_json::Value> {
+    let raw =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let sents = read_conll(&raw);
+    // one text: sentences on lines, tokens separated by spaces
+    let mut text = String::new();
+    let mut spans: Vec<Vec<Span>> = Vec::with_capacity(sents.len());
+    let mut gold = Vec::new();
+    for (si, (words, tags)) in sents.iter().enumerate() {
+        let mut ws = Vec::with_capacity(words.len());
+        for w in words {
+            if !ws.is_empty() {
+                text.push(' ');
+            }
+            ws.push(Span::new(text.len(), text.len() + w.len()));
+            text.push_str(w);
+        }
+        text.push('\n');
+        spans.push(ws);
+        let parsed: Vec<Tag> = tags
+            .iter()
+            .map(|t| Tag::parse(t).with_context(|| format!("{}: bad tag `{t}`", file.display())))
+            .collect::<Result<_>>()?;
+        gold.extend(chunks(&parsed).into_iter().map(|(a, b, t)| (si, a, b, t)));
+    }
+    let starts: Vec<std::collections::HashMap<usize, usize>> = spans
+        .iter()
+        .map(|ws| ws.iter().enumerate().map(|(i, s)| (s.start, i)).collect())
+        .collect();
+    let ends: Vec<std::collections::HashMap<usize, usize>> = spans
+        .iter()
+        .map(|ws| ws.iter().enumerate().map(|(i, s)| (s.end, i + 1)).collect())
+        .collect();
+    let started = std::time::Instant::now();
+    let prepared = model.prepare_words(&text, spans)?;
+    let (probs, stats) = model.clf.predict(&model.inputs(&prepared), budget)?;
+    let entities = model.decode(&prepared, &probs);
+    let mut pred = Vec::new();
+    for e in entities {
+        let (Some(&a), Some(&b)) = (
+            starts[e.sentence].get(&e.start),
+            ends[e.sentence].get(&e.end),
+        ) else {
+            bail!("internal: entity does not align with words");
+        };
+        pred.push((e.sentence, a, b, e.label));
+    }
+    let (micro, per) = entity_scores(&gold, &pred);
+    Ok(serde_json::json!({
+        "task": "ner", "file": file.display().to_string(), "model": model.clf.dir.display().to_string(),
+        "sentences": sents.len(), "micro": micro, "per_type": per,
+        "seconds": started.elapsed().as_secs_f64(), "batches": stats.batches,
+    }))
+}
+
+fn label_index(model: &SequenceModel, name: &str) -> Result<usize> {
+    model
+        .clf
+        .labels()
+        .iter()
+        .position(|l| l.eq_ignore_ascii_case(name))
+        .with_context(|| {
+            format!(
+                "model has no label `{name}` (labels: {:?})",
+                model.clf.labels()
+            )
+        })
+}
+
+fn eval_stance(model: &SequenceModel, file: &PathBuf, budget: usize) -> Result<serde_json::Value> {
+    let raw =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let classes = [
+        label_index(model, "negative")?,
+        label_index(model, "neutral")?,
+        label_index(model, "positive")?,
+    ];
+    let mut inputs = Vec::new();
+    let mut gold = Vec::new();
+    for (n, line) in raw
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}", file.display(), n + 1))?;
+        let s = v["sentence_normalized"]
+            .as_str()
+            .context("no sentence_normalized")?;
+        let chars: Vec<usize> = s.char_indices().map(|(b, _)| b).chain([s.len()]).collect();
+        for t in v["targets"].as_array().context("no targets")? {
+            let (from, to) = (
+                t["from"].as_u64().unwrap_or(0) as usize,
+                t["to"].as_u64().unwrap_or(0) as usize,
+            );
+            let (Some(&a), Some(&b)) = (chars.get(from), chars.get(to)) else {
+                bail!(
+                    "{} line {}: target offsets out of range",
+                    file.display(),
+                    n + 1
+                );
+            };
+            let class = match t["polarity"].as_f64() {
+                Some(p) if p < 3.0 => 0,
+                Some(p) if p < 5.0 => 1,
+                Some(_) => 2,
+                None => bail!("{} line {}: no polarity", file.display(), n + 1),
+            };
+            inputs.push(model.target_input(s, Span::new(a, b))?);
+            gold.push(class);
+        }
+    }
+    let (probs, _) = model.clf.predict(&inputs, budget)?;
+    let pred: Vec<usize> = probs
+        .iter()
+        .map(|p| {
+            let best = (0..3)
+                .max_by(|&x, &y| p[classes[x]].total_cmp(&p[classes[y]]))
+                .unwrap_or(1);
+            best
+        })
+        .collect();
+    let (accuracy, f1m) = class_scores(&gold, &pred, 3);
+    Ok(serde_json::json!({
+        "task": "stance", "file": file.display().to_string(), "model": model.clf.dir.display().to_string(),
+        "targets": gold.len(), "accuracy": accuracy, "f1m": f1m,
+    }))
+}
+
+fn eval_sentiment(
+    model: &SequenceModel,
+    file: &PathBuf,
+    every: Option<usize>,
+    budget: usize,
+) -> Result<serde_json::Value> {
+    let raw =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let classes = [
+        label_index(model, "negative")?,
+        label_index(model, "positive")?,
+    ];
+    let mut inputs = Vec::new();
+    let mut gold = Vec::new();
+    for (i, line) in raw.lines().skip(1).enumerate() {
+        if every.is_some_and(|n| i % n.max(1) != 0) {
+            continue;
+        }
+        let Some((s, y)) = line.rsplit_once('\t') else {
+            bail!("{} data row {}: no tab", file.display(), i + 1);
+        };
+        let y: usize = y
+            .trim()
+            .parse()
+            .with_context(|| format!("{} data row {}: bad label", file.display(), i + 1))?;
+        inputs.push(model.sentence_input(s.trim())?);
+        gold.push(y.min(1));
+    }
+    let (probs, _) = model.clf.predict(&inputs, budget)?;
+    let pred: Vec<usize> = probs
+        .iter()
+        .map(|p| usize::from(p[classes[1]] > p[classes[0]]))
+        .collect();
+    let (accuracy, _) = class_scores(&gold, &pred, 2);
+    Ok(serde_json::json!({
+        "task": "sentiment", "file": file.display().to_string(), "model": model.clf.dir.display().to_string(),
+        "sentences": gold.len(), "accuracy": accuracy,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(s: usize, a: usize, b: usize, t: &str) -> Chunk {
+        (s, a, b, t.to_string())
+    }
+
+    #[test]
+    fn entity_prf_by_hand() {
+        // gold: PER(0,0-2) LOC(0,3-4) ORG(1,0-1); pred: PER exact, LOC wrong boundary, ORG exact, extra MISC
+        let gold = vec![c(0, 0, 2, "PER"), c(0, 3, 4, "LOC"), c(1, 0, 1, "ORG")];
+        let pred = vec![
+            c(0, 0, 2, "PER"),
+            c(0, 3, 5, "LOC"),
+            c(1, 0, 1, "ORG"),
+            c(1, 2, 3, "MISC"),
+        ];
+        let (micro, per) = entity_scores(&gold, &pred);
+        assert_eq!((micro.correct, micro.predicted, micro.gold), (2, 4, 3));
+        assert!((micro.precision - 0.5).abs() < 1e-12);
+        assert!((micro.recall - 2.0 / 3.0).abs() < 1e-12);
+        assert!((micro.f1 - 4.0 / 7.0).abs() < 1e-12);
+        assert_eq!(per["LOC"].f1, 0.0);
+        assert_eq!(per["PER"].f1, 1.0);
+        assert_eq!((per["MISC"].precision, per["MISC"].recall), (0.0, 0.0));
+    }
+
+    #[test]
+    fn conll_chunks_iob1_and_iob2_agree() {
+        let iob1 = "EU NNP I-NP I-ORG\nrejects VBZ I-VP O\nGerman JJ I-NP I-MISC\ncall NN I-NP O\n\nPeter NNP I-NP I-PER\nBlackburn NNP I-NP I-PER\n";
+        let iob2 = "EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n\nPeter B-PER\nBlackburn I-PER\n";
+        let get = |t: &str| -> Vec<Vec<(usize, usize, String)>> {
+            read_conll(t)
+                .iter()
+                .map(|(_, tags)| {
+                    chunks(
+                        &tags
+                            .iter()
+                            .map(|t| Tag::parse(t).unwrap())
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(get(iob1), get(iob2));
+        assert_eq!(get(iob1)[1], vec![(0, 2, "PER".to_string())]);
+    }
+
+    #[test]
+    fn class_scores_by_hand() {
+        // gold: 0 0 1 2 ; pred: 0 1 1 2  -> acc 0.75; F1: c0 = 2/3, c1 = 2/3, c2 = 1
+        let (acc, f1m) = class_scores(&[0, 0, 1, 2], &[0, 1, 1, 2], 3);
+        assert!((acc - 0.75).abs() < 1e-12);
+        assert!((f1m - (2.0 / 3.0 + 2.0 / 3.0 + 1.0) / 3.0).abs() < 1e-12);
+        let (acc, f1m) = class_scores(&[], &[], 2);
+        assert_eq!((acc, f1m), (0.0, 0.0));
+    }
+}

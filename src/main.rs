@@ -1,0 +1,263 @@
+//! The `newsmill` command line.
+
+mod eval;
+
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use newsmill_ner::{Decoding, NerOptions};
+use newsmill_pipeline::input::{Fields, Source};
+use newsmill_pipeline::{AnnotateOptions, EngineOptions, ModelPaths, Tasks};
+use newsmill_text::Windowing;
+
+#[derive(Parser)]
+#[command(
+    name = "newsmill",
+    version,
+    about = "Annotate news corpora: entities, sentence sentiment, entity stance"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Annotate a corpus (JSONL file, folder of .txt files, or - for JSONL on stdin).
+    Annotate(AnnotateArgs),
+    /// Score a model on a labelled dev file with the same inference path as `annotate`.
+    Eval(eval::EvalArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct ModelArgs {
+    /// Folder with one model folder per task: ner/, sentiment/, stance/ [env: NEWSMILL_MODELS]
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// NER model folder (overrides --models)
+    #[arg(long)]
+    ner_model: Option<PathBuf>,
+    /// Sentence sentiment model folder (overrides --models)
+    #[arg(long)]
+    sentiment_model: Option<PathBuf>,
+    /// Entity stance model folder (overrides --models)
+    #[arg(long)]
+    stance_model: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    fn paths(&self) -> ModelPaths {
+        let base = self
+            .models
+            .clone()
+            .or_else(|| std::env::var_os("NEWSMILL_MODELS").map(PathBuf::from));
+        let pick = |explicit: &Option<PathBuf>, name: &str| {
+            explicit
+                .clone()
+                .or_else(|| base.as_ref().map(|b| b.join(name)))
+        };
+        ModelPaths {
+            ner: pick(&self.ner_model, "ner"),
+            sentiment: pick(&self.sentiment_model, "sentiment"),
+            stance: pick(&self.stance_model, "stance"),
+        }
+    }
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+enum DecodingArg {
+    Greedy,
+    Constrained,
+}
+
+#[derive(Args, Clone)]
+pub struct RunArgs {
+    /// Worker threads, each with its own models [default: number of cores]
+    #[arg(long)]
+    workers: Option<usize>,
+    /// libtorch intra-op threads per worker
+    #[arg(long, default_value_t = 1)]
+    intra_threads: usize,
+    /// Padded tokens per model batch
+    #[arg(long, default_value_t = 4096)]
+    batch_tokens: usize,
+    /// Articles batched together as one job
+    #[arg(long, default_value_t = 32)]
+    job_articles: usize,
+    /// NER window length in wordpieces, special tokens included (at most the model's positions)
+    #[arg(long, default_value_t = 256)]
+    window: usize,
+    /// Wordpieces shared by consecutive NER windows of a long sentence
+    #[arg(long, default_value_t = 64)]
+    window_overlap: usize,
+    /// How NER tags are chosen per word
+    #[arg(long, value_enum, default_value_t = DecodingArg::Constrained)]
+    decoding: DecodingArg,
+}
+
+impl RunArgs {
+    pub fn ner_options(&self) -> NerOptions {
+        NerOptions {
+            windowing: Windowing {
+                max_len: self.window,
+                overlap: self.window_overlap,
+            },
+            decoding: match self.decoding {
+                DecodingArg::Greedy => Decoding::Greedy,
+                DecodingArg::Constrained => Decoding::Constrained,
+            },
+        }
+    }
+
+    pub fn engine(&self) -> EngineOptions {
+        let mut e = EngineOptions::default();
+        if let Some(w) = self.workers {
+            e.workers = w.max(1);
+        }
+        e.intra_threads = self.intra_threads.max(1);
+        e.job_articles = self.job_articles.max(1);
+        e
+    }
+}
+
+#[derive(Args)]
+struct AnnotateArgs {
+    /// JSONL file, folder of .txt files, or - (JSONL on stdin)
+    input: String,
+    /// Output JSONL file [default: stdout]
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    models: ModelArgs,
+    /// Tasks to run, comma-separated: ner, sentiment, stance (stance implies ner)
+    #[arg(long, default_value = "ner,sentiment,stance")]
+    tasks: String,
+    /// JSONL field holding the id
+    #[arg(long, default_value = "id")]
+    id_field: String,
+    /// JSONL field holding the text
+    #[arg(long, default_value = "text")]
+    text_field: String,
+    /// JSONL field holding the title (copied to the output)
+    #[arg(long, default_value = "title")]
+    title_field: String,
+    /// Leave the article text out of the output
+    #[arg(long)]
+    no_text: bool,
+    /// No progress bar or summary on stderr
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
+    let tasks = Tasks::parse(&args.tasks).map_err(anyhow::Error::msg)?;
+    let opts = AnnotateOptions {
+        tasks,
+        ner: args.run.ner_options(),
+        token_budget: args.run.batch_tokens.max(64),
+        include_text: !args.no_text,
+    };
+    let source = Source::from_arg(&args.input);
+    if let Source::Jsonl(p) = &source {
+        if !p.is_file() {
+            bail!("input {} does not exist", p.display());
+        }
+    }
+    let fields = Fields {
+        id: args.id_field,
+        text: args.text_field,
+        title: args.title_field,
+    };
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = match source.len_hint() {
+            Some(n) => indicatif::ProgressBar::new(n),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos}/{len} articles [{elapsed_precise}] {per_sec}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let on_record = |n: u64| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    };
+    let summary = newsmill_pipeline::run(
+        &source,
+        fields,
+        &args.models.paths(),
+        &opts,
+        &args.run.engine(),
+        &mut out,
+        &on_record,
+    )?;
+    out.flush().context("cannot write output")?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let s = &summary.stats;
+    if !args.quiet {
+        eprintln!(
+            "newsmill: {} records: {} annotated, {} errors, {} warnings in {:.1}s ({:.1} articles/s)",
+            summary.records,
+            s.articles,
+            s.errors,
+            s.warnings,
+            summary.elapsed.as_secs_f64(),
+            s.articles as f64 / summary.elapsed.as_secs_f64().max(1e-9),
+        );
+    }
+    Ok(if s.errors > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Annotate(a) => annotate(a),
+        Command::Eval(e) => eval::run(e),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("newsmill: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Resolves the model folder of one task from the shared model arguments.
+pub fn model_dir(models: &ModelArgs, task: &str) -> Result<PathBuf> {
+    let p = models.paths();
+    let dir = match task {
+        "ner" => p.ner,
+        "sentiment" => p.sentiment,
+        _ => p.stance,
+    };
+    dir.with_context(|| {
+        format!("no model folder for `{task}`: pass --models DIR or --{task}-model DIR")
+    })
+}
+
+#[allow(dead_code)]
+fn exists(p: &Path) -> bool {
+    p.exists()
+}
