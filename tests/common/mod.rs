@@ -1,0 +1,203 @@
+//! Test support: tiny random-weight checkpoints in the standard Hugging Face layout, written
+//! with the same libraries newsmill loads them with, so the whole CLI can run without a trained
+//! model.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::json;
+use tokenizers::models::wordpiece::WordPiece;
+use tokenizers::normalizers::bert::BertNormalizer;
+use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
+use tokenizers::processors::bert::BertProcessing;
+use tokenizers::Tokenizer;
+
+pub const NER_LABELS: &[&str] = &[
+    "O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC",
+];
+
+/// A WordPiece vocabulary that covers every lower-case ASCII word: all single characters and
+/// their `##` continuations, plus a few whole words. Anything else becomes [UNK].
+fn vocab() -> HashMap<String, u32> {
+    let mut v: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for c in (b'!'..=b'~')
+        .map(|b| b as char)
+        .filter(|c| !c.is_ascii_uppercase())
+    {
+        v.push(c.to_string());
+        v.push(format!("##{c}"));
+    }
+    for w in [
+        "the", "putin", "kim", "moscow", "visit", "said", "good", "bad", "korea", "north",
+    ] {
+        v.push(w.to_string());
+    }
+    v.into_iter()
+        .enumerate()
+        .map(|(i, t)| (t, i as u32))
+        .collect()
+}
+
+pub fn write_tokenizer(path: &Path) -> usize {
+    let vocab = vocab();
+    let n = vocab.len();
+    let mut by_id: Vec<(&String, &u32)> = vocab.iter().collect();
+    by_id.sort_by_key(|(_, &i)| i);
+    let vocab_txt = path.with_extension("vocab.txt");
+    let lines: Vec<&str> = by_id.iter().map(|(t, _)| t.as_str()).collect();
+    std::fs::write(&vocab_txt, lines.join("\n") + "\n").unwrap();
+    let wp = WordPiece::from_file(vocab_txt.to_str().unwrap())
+        .unk_token("[UNK]".into())
+        .build()
+        .expect("wordpiece");
+    std::fs::remove_file(&vocab_txt).unwrap();
+    let mut tok = Tokenizer::new(wp);
+    tok.with_normalizer(Some(BertNormalizer::new(true, true, None, true)));
+    tok.with_pre_tokenizer(Some(BertPreTokenizer));
+    tok.with_post_processor(Some(BertProcessing::new(
+        ("[SEP]".into(), 3),
+        ("[CLS]".into(), 2),
+    )));
+    tok.save(path, false).expect("save tokenizer");
+    n
+}
+
+/// Writes a tiny BERT checkpoint folder: 1 layer, 16 hidden, 64 positions (so long sentences
+/// need several windows), random weights from a fixed seed.
+pub fn write_tiny_model(dir: &Path, labels: &[&str], token_head: bool, case_feature: bool) {
+    std::fs::create_dir_all(dir).unwrap();
+    let vocab_size = write_tokenizer(&dir.join("tokenizer.json"));
+    let id2label: serde_json::Map<String, serde_json::Value> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i.to_string(), json!(l)))
+        .collect();
+    let mut config = json!({
+        "model_type": "bert", "architectures": [if token_head {"BertForTokenClassification"} else {"BertForSequenceClassification"}],
+        "hidden_size": 16, "num_attention_heads": 2, "num_hidden_layers": 1, "intermediate_size": 32,
+        "vocab_size": vocab_size, "max_position_embeddings": 64, "hidden_act": "gelu",
+        "type_vocab_size": if case_feature { 4 } else { 2 }, "id2label": id2label,
+        "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "initializer_range": 0.5
+    });
+    if case_feature {
+        config["newsmill"] = json!({"case_feature": "token_type_v1"});
+    }
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_string_pretty(&config).unwrap(),
+    )
+    .unwrap();
+    let rb: rust_bert::bert::BertConfig = serde_json::from_value(config).unwrap();
+    tch::manual_seed(7);
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    if token_head {
+        rust_bert::bert::BertForTokenClassification::new(vs.root(), &rb).unwrap();
+    } else {
+        rust_bert::bert::BertForSequenceClassification::new(vs.root(), &rb).unwrap();
+    }
+    vs.save(dir.join("model.safetensors")).unwrap();
+}
+
+/// A models folder (ner/, sentiment/, stance/) of tiny models, made once per test binary.
+pub fn tiny_models() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("newsmill-tiny-{}", std::process::id()));
+        write_tiny_model(&dir.join("ner"), NER_LABELS, true, true);
+        write_tiny_model(
+            &dir.join("sentiment"),
+            &["negative", "positive"],
+            false,
+            false,
+        );
+        write_tiny_model(
+            &dir.join("stance"),
+            &["negative", "neutral", "positive"],
+            false,
+            false,
+        );
+        dir
+    })
+}
+
+pub fn newsmill(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsmill"));
+    cmd.args(args)
+        .env_remove("NEWSMILL_MODELS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let mut child = cmd.spawn().expect("run newsmill");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// `s[start..end]` in characters (Python `str` slicing).
+pub fn char_slice(s: &str, start: usize, end: usize) -> String {
+    s.chars()
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .collect()
+}
+
+/// Checks the invariants every article record must satisfy: offsets in bounds, sentences in
+/// order and non-overlapping, entities inside their sentence and slicing back to their text.
+pub fn check_record(r: &serde_json::Value) {
+    let text = r["text"].as_str().expect("record has text");
+    let n = text.chars().count();
+    assert_eq!(r["chars"].as_u64().unwrap() as usize, n);
+    let sents = r["sentences"].as_array().unwrap();
+    let mut prev_end = 0;
+    for s in sents {
+        let (a, b) = (
+            s["start"].as_u64().unwrap() as usize,
+            s["end"].as_u64().unwrap() as usize,
+        );
+        assert!(
+            prev_end <= a && a < b && b <= n,
+            "sentence {a}..{b} in {}",
+            r["id"]
+        );
+        assert_eq!(
+            char_slice(text, a, b).trim(),
+            char_slice(text, a, b),
+            "sentences are trimmed"
+        );
+        prev_end = b;
+    }
+    for e in r["entities"].as_array().unwrap() {
+        let (a, b) = (
+            e["start"].as_u64().unwrap() as usize,
+            e["end"].as_u64().unwrap() as usize,
+        );
+        assert!(a < b && b <= n);
+        assert_eq!(
+            char_slice(text, a, b),
+            e["text"].as_str().unwrap(),
+            "entity slices back in {}",
+            r["id"]
+        );
+        let s = &sents[e["sentence"].as_u64().unwrap() as usize];
+        assert!(
+            s["start"].as_u64().unwrap() as usize <= a && b <= s["end"].as_u64().unwrap() as usize
+        );
+    }
+}
+
+pub fn shared_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
