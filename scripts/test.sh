@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): set-up, formatting, lints, all tests.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+eval "$(scripts/setup.sh)"
+cargo fmt --all -- --check
+cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+cargo test --release --workspace
