@@ -165,15 +165,21 @@ pub fn class_scores(gold: &[usize], pred: &[usize], n: usize) -> (f64, f64) {
     (acc, f1s.iter().sum::<f64>() / n.max(1) as f64)
 }
 
-/// Sentences of a CoNLL file: (tokens, tags).
-pub fn read_conll(text: &str) -> Vec<(Vec<String>, Vec<String>)> {
-    let mut out = Vec::new();
+type Sentence = (Vec<String>, Vec<String>);
+
+/// Documents (split at `-DOCSTART-`) of sentences (tokens, tags) of a CoNLL file.
+pub fn read_conll(text: &str) -> Vec<Vec<Sentence>> {
+    let mut docs = Vec::new();
+    let mut doc = Vec::new();
     let (mut words, mut tags) = (Vec::new(), Vec::new());
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with("-DOCSTART-") {
             if !words.is_empty() {
-                out.push((std::mem::take(&mut words), std::mem::take(&mut tags)));
+                doc.push((std::mem::take(&mut words), std::mem::take(&mut tags)));
+            }
+            if line.starts_with("-DOCSTART-") && !doc.is_empty() {
+                docs.push(std::mem::take(&mut doc));
             }
             continue;
         }
@@ -182,63 +188,81 @@ pub fn read_conll(text: &str) -> Vec<(Vec<String>, Vec<String>)> {
         tags.push(parts[parts.len() - 1].to_string());
     }
     if !words.is_empty() {
-        out.push((words, tags));
+        doc.push((words, tags));
     }
-    out
+    if !doc.is_empty() {
+        docs.push(doc);
+    }
+    docs
 }
 
+/// Scores NER on a CoNLL file. Each document is one text (sentences on lines, tokens separated
+/// by spaces), prepared as `annotate` prepares an article; all documents run in one batch set.
 fn eval_ner(model: &NerModel, file: &PathBuf, budget: usize) -> Result<serde_json::Value> {
     let raw =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let sents = read_conll(&raw);
-    // one text: sentences on lines, tokens separated by spaces
-    let mut text = String::new();
-    let mut spans: Vec<Vec<Span>> = Vec::with_capacity(sents.len());
-    let mut gold = Vec::new();
-    for (si, (words, tags)) in sents.iter().enumerate() {
-        let mut ws = Vec::with_capacity(words.len());
-        for w in words {
-            if !ws.is_empty() {
-                text.push(' ');
-            }
-            ws.push(Span::new(text.len(), text.len() + w.len()));
-            text.push_str(w);
-        }
-        text.push('\n');
-        spans.push(ws);
-        let parsed: Vec<Tag> = tags
-            .iter()
-            .map(|t| Tag::parse(t).with_context(|| format!("{}: bad tag `{t}`", file.display())))
-            .collect::<Result<_>>()?;
-        gold.extend(chunks(&parsed).into_iter().map(|(a, b, t)| (si, a, b, t)));
-    }
-    let starts: Vec<std::collections::HashMap<usize, usize>> = spans
-        .iter()
-        .map(|ws| ws.iter().enumerate().map(|(i, s)| (s.start, i)).collect())
-        .collect();
-    let ends: Vec<std::collections::HashMap<usize, usize>> = spans
-        .iter()
-        .map(|ws| ws.iter().enumerate().map(|(i, s)| (s.end, i + 1)).collect())
-        .collect();
+    let docs = read_conll(&raw);
     let started = std::time::Instant::now();
-    let prepared = model.prepare_words(&text, spans)?;
-    let (probs, stats) = model.clf.predict(&model.inputs(&prepared), budget)?;
-    let entities = model.decode(&prepared, &probs);
+    let mut gold = Vec::new();
+    let mut prepared = Vec::with_capacity(docs.len());
+    let mut inputs = Vec::new();
+    let mut counts = Vec::with_capacity(docs.len());
+    let mut first_sentence = 0usize;
+    for doc in &docs {
+        let mut text = String::new();
+        let mut spans: Vec<Vec<Span>> = Vec::with_capacity(doc.len());
+        for (si, (words, tags)) in doc.iter().enumerate() {
+            let mut ws = Vec::with_capacity(words.len());
+            for w in words {
+                if !ws.is_empty() {
+                    text.push(' ');
+                }
+                ws.push(Span::new(text.len(), text.len() + w.len()));
+                text.push_str(w);
+            }
+            text.push('\n');
+            spans.push(ws);
+            let parsed: Vec<Tag> = tags
+                .iter()
+                .map(|t| {
+                    Tag::parse(t).with_context(|| format!("{}: bad tag `{t}`", file.display()))
+                })
+                .collect::<Result<_>>()?;
+            gold.extend(
+                chunks(&parsed)
+                    .into_iter()
+                    .map(|(a, b, t)| (first_sentence + si, a, b, t)),
+            );
+        }
+        let p = model.prepare_words(&text, spans.clone())?;
+        let mine = model.inputs(&p);
+        counts.push(mine.len());
+        inputs.extend(mine);
+        prepared.push((p, spans, first_sentence));
+        first_sentence += doc.len();
+    }
+    let (probs, stats) = model.clf.predict(&inputs, budget)?;
     let mut pred = Vec::new();
-    for e in entities {
-        let (Some(&a), Some(&b)) = (
-            starts[e.sentence].get(&e.start),
-            ends[e.sentence].get(&e.end),
-        ) else {
-            bail!("internal: entity does not align with words");
-        };
-        pred.push((e.sentence, a, b, e.label));
+    let mut at = 0;
+    for ((p, spans, first), n) in prepared.iter().zip(counts) {
+        for e in model.decode(p, &probs[at..at + n]) {
+            let ws = &spans[e.sentence];
+            let (Some(a), Some(b)) = (
+                ws.iter().position(|s| s.start == e.start),
+                ws.iter().position(|s| s.end == e.end),
+            ) else {
+                bail!("internal: entity does not align with words");
+            };
+            pred.push((first + e.sentence, a, b + 1, e.label));
+        }
+        at += n;
     }
     let (micro, per) = entity_scores(&gold, &pred);
     Ok(serde_json::json!({
         "task": "ner", "file": file.display().to_string(), "model": model.clf.dir.display().to_string(),
-        "sentences": sents.len(), "micro": micro, "per_type": per,
+        "documents": docs.len(), "sentences": first_sentence, "micro": micro, "per_type": per,
         "seconds": started.elapsed().as_secs_f64(), "batches": stats.batches,
+        "padding_efficiency": stats.real_tokens as f64 / stats.padded_tokens.max(1) as f64,
     }))
 }
 
@@ -391,6 +415,7 @@ mod tests {
         let get = |t: &str| -> Vec<Vec<(usize, usize, String)>> {
             read_conll(t)
                 .iter()
+                .flatten()
                 .map(|(_, tags)| {
                     chunks(
                         &tags

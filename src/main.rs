@@ -35,16 +35,16 @@ enum Command {
 #[derive(Args, Clone)]
 pub struct ModelArgs {
     /// Folder with one model folder per task: ner/, sentiment/, stance/ [env: NEWSMILL_MODELS]
-    #[arg(long)]
+    #[arg(long, global = true)]
     models: Option<PathBuf>,
     /// NER model folder (overrides --models)
-    #[arg(long)]
+    #[arg(long, global = true)]
     ner_model: Option<PathBuf>,
     /// Sentence sentiment model folder (overrides --models)
-    #[arg(long)]
+    #[arg(long, global = true)]
     sentiment_model: Option<PathBuf>,
     /// Entity stance model folder (overrides --models)
-    #[arg(long)]
+    #[arg(long, global = true)]
     stance_model: Option<PathBuf>,
 }
 
@@ -76,26 +76,38 @@ enum DecodingArg {
 #[derive(Args, Clone)]
 pub struct RunArgs {
     /// Worker threads, each with its own models [default: number of cores]
-    #[arg(long)]
+    #[arg(long, global = true)]
     workers: Option<usize>,
     /// libtorch intra-op threads per worker
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, global = true)]
     intra_threads: usize,
     /// Padded tokens per model batch
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, default_value_t = 4096, global = true)]
     batch_tokens: usize,
     /// Articles batched together as one job
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, global = true)]
     job_articles: usize,
-    /// NER window length in wordpieces, special tokens included (at most the model's positions)
-    #[arg(long, default_value_t = 256)]
+    /// NER input length in wordpieces, special tokens included (at most the model's positions):
+    /// consecutive sentences are packed up to this length, longer sentences are windowed
+    #[arg(long, default_value_t = 128, global = true)]
     window: usize,
     /// Wordpieces shared by consecutive NER windows of a long sentence
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 32, global = true)]
     window_overlap: usize,
     /// How NER tags are chosen per word
-    #[arg(long, value_enum, default_value_t = DecodingArg::Constrained)]
+    #[arg(long, value_enum, default_value_t = DecodingArg::Constrained, global = true)]
     decoding: DecodingArg,
+    /// NER context: `sentence` (each sentence alone), `packed` (consecutive sentences packed
+    /// up to --window), `auto` (as the model's config.json says it was trained)
+    #[arg(long, value_enum, default_value_t = ContextArg::Auto, global = true)]
+    ner_context: ContextArg,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+enum ContextArg {
+    Auto,
+    Sentence,
+    Packed,
 }
 
 impl RunArgs {
@@ -108,6 +120,11 @@ impl RunArgs {
             decoding: match self.decoding {
                 DecodingArg::Greedy => Decoding::Greedy,
                 DecodingArg::Constrained => Decoding::Constrained,
+            },
+            pack_sentences: match self.ner_context {
+                ContextArg::Auto => None,
+                ContextArg::Sentence => Some(false),
+                ContextArg::Packed => Some(true),
             },
         }
     }

@@ -68,8 +68,9 @@ def case_class(word):
 
 # ---------------------------------------------------------------------------------------------
 # Data readers
-def read_conll(path):
-    sents, words, tags = [], [], []
+def read_conll_docs(path):
+    """Documents (split at -DOCSTART-) of sentences (words, tags)."""
+    docs, sents, words, tags = [], [], [], []
     with open(path, encoding="utf-8") as f:
         for line in f:
             line = line.strip()
@@ -77,13 +78,39 @@ def read_conll(path):
                 if words:
                     sents.append((words, tags))
                     words, tags = [], []
+                if line.startswith("-DOCSTART-") and sents:
+                    docs.append(sents)
+                    sents = []
                 continue
             parts = line.split()
             words.append(parts[0])
             tags.append(parts[-1])
     if words:
         sents.append((words, tags))
-    return sents
+    if sents:
+        docs.append(sents)
+    return docs
+
+
+def read_conll(path):
+    return [s for d in read_conll_docs(path) for s in d]
+
+
+def pack_doc(doc, tok, pack):
+    """Groups consecutive sentences of a document into units of at most `pack` wordpieces
+    (special tokens included), never splitting a sentence: the same rule as newsmill's NER
+    windows (crates/newsmill-ner). Returns lists of sentence indices."""
+    units, cur, cur_len = [], [], 0
+    for i, (words, _) in enumerate(doc):
+        n = sum(len(tok.tokenize(w)) or 0 for w in words)
+        if cur and cur_len + n > pack - 2:
+            units.append(cur)
+            cur, cur_len = [], 0
+        cur.append(i)
+        cur_len += n
+    if cur:
+        units.append(cur)
+    return units
 
 
 def iob1_to_iob2(tags):
@@ -200,32 +227,50 @@ def save(model, tok, out, extra_config, log):
 # ---------------------------------------------------------------------------------------------
 def train_ner(args):
     tok = BertTokenizerFast.from_pretrained(str(backbone_dir()))
-    train = read_conll(DATA / "conll2003" / "eng.train")
+    train_docs = read_conll_docs(DATA / "conll2003" / "eng.train")
+    dev_docs = read_conll_docs(DATA / "conll2003" / "eng.testa")
     if args.limit:
-        train = train[: args.limit]
-    dev = read_conll(DATA / "conll2003" / "eng.testa")
+        train_docs = train_docs[: args.limit]
     types = ["PER", "ORG", "LOC", "MISC"]
     labels = ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
     l2i = {l: i for i, l in enumerate(labels)}
     use_case = not args.no_case
 
-    def encode(words, tags):
+    def units(docs):
+        """(words, iob2 tags, sentence lengths, gold tags) per model input."""
+        out = []
+        for doc in docs:
+            groups = pack_doc(doc, tok, args.pack) if args.pack else [[i] for i in range(len(doc))]
+            for g in groups:
+                words, tags2, lens, gold = [], [], [], []
+                for i in g:
+                    w, t = doc[i]
+                    words += w
+                    tags2 += iob1_to_iob2(t)
+                    lens.append(len(w))
+                    gold.append(t)
+                out.append((words, tags2, lens, gold))
+        return out
+
+    def encode(unit):
+        words, tags2 = unit[0], unit[1]
         enc = tok(words, is_split_into_words=True, truncation=True, max_length=args.max_len)
         wids = enc.word_ids()
         lab, tt, prev = [], [], None
-        tags2 = iob1_to_iob2(tags) if tags else None
         for w in wids:
             if w is None:
                 lab.append(-100)
                 tt.append(0)
             else:
                 tt.append(case_class(words[w]) if use_case else 0)
-                lab.append(l2i[tags2[w]] if (tags2 and w != prev) else -100)
+                lab.append(l2i[tags2[w]] if w != prev else -100)
             prev = w
         return enc["input_ids"], tt, lab, wids
 
-    tr = [encode(w, t) for w, t in train]
-    dv = [encode(w, t) for w, t in dev]
+    dev_units = units(dev_docs)
+    tr = [encode(u) for u in units(train_docs)]
+    dv = [encode(u) for u in dev_units]
+    print(f"ner: {len(tr)} training inputs, {len(dv)} dev inputs (pack={args.pack})", flush=True)
 
     config = BertConfig.from_pretrained(
         str(backbone_dir()),
@@ -252,15 +297,18 @@ def train_ner(args):
                 logits = model(input_ids=x, attention_mask=m, token_type_ids=tt).logits
                 am = logits.argmax(-1).tolist()
                 for row, i in enumerate(ids):
-                    words, tags = dev[i]
+                    words, _, lens, gold_tags = dev_units[i]
                     wt = ["O"] * len(words)
                     prev = None
                     for p, w in enumerate(dv[i][3]):
                         if w is not None and w != prev:
                             wt[w] = labels[am[row][p]]
                         prev = w
-                    gold |= {(i,) + c for c in chunks(tags)}
-                    pred |= {(i,) + c for c in chunks(wt)}
+                    at = 0
+                    for k, (n, gt) in enumerate(zip(lens, gold_tags)):
+                        gold |= {(i, k) + c for c in chunks(gt)}
+                        pred |= {(i, k) + c for c in chunks(wt[at : at + n])}
+                        at += n
         tp = len(gold & pred)
         p = tp / max(1, len(pred))
         r = tp / max(1, len(gold))
@@ -268,6 +316,8 @@ def train_ner(args):
         return {"precision": p, "recall": r, "f1": 2 * p * r / max(1e-9, p + r)}
 
     extra = {"newsmill": {"case_feature": "token_type_v1"}} if use_case else {}
+    if args.pack:
+        extra.setdefault("newsmill", {})["context"] = f"sentences_packed_{args.pack}"
     run_loop(args, model, tok, frozen, tr, lambda b: batch_tokens(tr, b), evaluate, "f1", extra)
 
 
@@ -390,6 +440,7 @@ def main():
     ap.add_argument("--max-len", type=int, default=192)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-case", action="store_true", help="NER without the case feature (the baseline)")
+    ap.add_argument("--pack", type=int, default=0, help="NER: pack consecutive sentences of a document into inputs of at most N wordpieces")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training examples (smoke runs)")
     args = ap.parse_args()
     set_seed(SEED)

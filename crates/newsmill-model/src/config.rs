@@ -25,6 +25,9 @@ pub struct ModelConfig {
     pub type_vocab_size: usize,
     /// `newsmill.case_feature` in config.json: feed word case shapes as token type ids.
     pub case_feature: bool,
+    /// `newsmill.context` in config.json: `"sentences_packed_N"` says the model was trained
+    /// on consecutive sentences packed into inputs of N wordpieces.
+    pub packed_context: Option<usize>,
     pub raw: Value,
 }
 
@@ -174,6 +177,28 @@ impl ModelConfig {
                 ))
             }
         };
+        let packed_context = match obj.get("newsmill").and_then(|n| n.get("context")) {
+            None => None,
+            Some(Value::String(s)) if s.starts_with("sentences_packed_") => {
+                match s["sentences_packed_".len()..].parse::<usize>() {
+                    Ok(n) if n >= 8 => Some(n),
+                    _ => {
+                        return Err(field_err(
+                            path,
+                            "newsmill.context",
+                            format!("bad packing length in `{s}`"),
+                        ))
+                    }
+                }
+            }
+            Some(other) => {
+                return Err(field_err(
+                    path,
+                    "newsmill.context",
+                    format!("unknown value {other} (known: \"sentences_packed_N\")"),
+                ))
+            }
+        };
         if case_feature && type_vocab_size < newsmill_text::CASE_CLASSES {
             return Err(field_err(
                 path,
@@ -199,6 +224,7 @@ impl ModelConfig {
             max_positions,
             type_vocab_size,
             case_feature,
+            packed_context,
             raw,
         })
     }

@@ -19,10 +19,24 @@ pub struct Entity {
     pub sentence: usize,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct NerOptions {
     pub windowing: Windowing,
     pub decoding: Decoding,
+    /// Pack consecutive sentences into one input (context from the neighbours), or give every
+    /// sentence an input of its own. `None`: pack when the model's config.json says it was
+    /// trained packed (`newsmill.context`), otherwise one sentence per input.
+    pub pack_sentences: Option<bool>,
+}
+
+impl Default for NerOptions {
+    fn default() -> Self {
+        NerOptions {
+            windowing: Windowing::default(),
+            decoding: Decoding::default(),
+            pack_sentences: None,
+        }
+    }
 }
 
 /// A token-classification model with its tag set.
@@ -37,18 +51,25 @@ struct PreparedSentence {
     words: Vec<Span>,
     enc: Encoded,
     types: Vec<u32>,
+}
+
+/// Consecutive sentences packed into one piece sequence, and the windows over it (several only
+/// when a single sentence is longer than a window).
+struct Unit {
+    sentences: std::ops::Range<usize>,
     windows: Vec<Window>,
 }
 
-/// An article split into words, wordpieces and windows, ready for the model.
+/// An article split into words, wordpieces and model inputs.
 pub struct PreparedText {
     sentences: Vec<PreparedSentence>,
+    units: Vec<Unit>,
 }
 
 impl PreparedText {
     /// Number of model inputs (windows) of this text.
     pub fn input_count(&self) -> usize {
-        self.sentences.iter().map(|s| s.windows.len()).sum()
+        self.units.iter().map(|u| u.windows.len()).sum()
     }
 }
 
@@ -58,6 +79,9 @@ impl NerModel {
         let clf = Classifier::load(dir, Head::Token)?;
         let tags = TagSet::new(clf.labels(), &clf.config.path.display().to_string())?;
         let mut opts = opts;
+        if opts.pack_sentences.is_none() {
+            opts.pack_sentences = Some(clf.config.packed_context.is_some());
+        }
         // never exceed the model's positions
         opts.windowing.max_len = opts.windowing.max_len.min(clf.config.max_positions);
         Ok(NerModel { clf, tags, opts })
@@ -86,16 +110,48 @@ impl NerModel {
             } else {
                 vec![0; enc.ids.len()]
             };
-            let windows = self.opts.windowing.windows(enc.ids.len());
             out.push(PreparedSentence {
                 index,
                 words,
                 enc,
                 types,
-                windows,
             });
         }
-        Ok(PreparedText { sentences: out })
+        let units = self.pack(&out);
+        Ok(PreparedText {
+            sentences: out,
+            units,
+        })
+    }
+
+    /// Packs consecutive sentences into units of at most `max_len - 2` pieces without splitting
+    /// a sentence (the rule of `pack_doc` in models/recipe/train.py): each sentence is read with
+    /// its neighbours as context, at no extra cost.
+    fn pack(&self, sentences: &[PreparedSentence]) -> Vec<Unit> {
+        let content = self.opts.windowing.max_len.saturating_sub(2);
+        let mut units = Vec::new();
+        let mut start = 0;
+        let mut len = 0;
+        for (i, s) in sentences.iter().enumerate() {
+            let n = s.enc.ids.len();
+            if i > start && (self.opts.pack_sentences != Some(true) || len + n > content) {
+                units.push(self.unit(start..i, len));
+                start = i;
+                len = 0;
+            }
+            len += n;
+        }
+        if start < sentences.len() {
+            units.push(self.unit(start..sentences.len(), len));
+        }
+        units
+    }
+
+    fn unit(&self, sentences: std::ops::Range<usize>, pieces: usize) -> Unit {
+        Unit {
+            sentences,
+            windows: self.opts.windowing.windows(pieces),
+        }
     }
 
     /// The model inputs of a prepared text, special tokens included, in a fixed order that
@@ -103,17 +159,20 @@ impl NerModel {
     pub fn inputs(&self, p: &PreparedText) -> Vec<(Vec<u32>, Vec<u32>)> {
         let (cls, sep) = (self.clf.encoder.cls_id, self.clf.encoder.sep_id);
         let mut out = Vec::with_capacity(p.input_count());
-        for s in &p.sentences {
-            for w in &s.windows {
-                let mut ids = Vec::with_capacity(w.end - w.start + 2);
-                ids.push(cls);
-                ids.extend_from_slice(&s.enc.ids[w.start..w.end]);
-                ids.push(sep);
-                let mut types = Vec::with_capacity(ids.len());
+        for u in &p.units {
+            let ss = &p.sentences[u.sentences.clone()];
+            let ids: Vec<u32> = ss.iter().flat_map(|s| s.enc.ids.iter().copied()).collect();
+            let tys: Vec<u32> = ss.iter().flat_map(|s| s.types.iter().copied()).collect();
+            for w in &u.windows {
+                let mut input = Vec::with_capacity(w.end - w.start + 2);
+                input.push(cls);
+                input.extend_from_slice(&ids[w.start..w.end]);
+                input.push(sep);
+                let mut types = Vec::with_capacity(input.len());
                 types.push(0);
-                types.extend_from_slice(&s.types[w.start..w.end]);
+                types.extend_from_slice(&tys[w.start..w.end]);
                 types.push(0);
-                out.push((ids, types));
+                out.push((input, types));
             }
         }
         out
@@ -125,33 +184,51 @@ impl NerModel {
         let nl = self.tags.tags.len();
         let mut entities = Vec::new();
         let mut input = 0usize;
-        for s in &p.sentences {
+        for u in &p.units {
             let first_input = input;
-            input += s.windows.len();
-            let mut word_probs: Vec<Option<&[f32]>> = vec![None; s.words.len()];
-            let mut prev_word = None;
-            for (piece, &w) in s.enc.word.iter().enumerate() {
-                if prev_word == Some(w) {
-                    continue;
+            input += u.windows.len();
+            let mut base = 0usize;
+            for s in &p.sentences[u.sentences.clone()] {
+                let sentence_base = base;
+                base += s.enc.ids.len();
+                let mut word_probs: Vec<Option<&[f32]>> = vec![None; s.words.len()];
+                let mut prev_word = None;
+                for (local, &w) in s.enc.word.iter().enumerate() {
+                    if prev_word == Some(w) {
+                        continue;
+                    }
+                    prev_word = Some(w);
+                    let piece = sentence_base + local;
+                    let Some(k) = u
+                        .windows
+                        .iter()
+                        .position(|win| win.own_start <= piece && piece < win.own_end)
+                    else {
+                        continue;
+                    };
+                    let win = &u.windows[k];
+                    let Some(row) = probs.get(first_input + k) else {
+                        continue;
+                    };
+                    let o = (piece - win.start + 1) * nl;
+                    if let Some(slot) = word_probs.get_mut(w as usize) {
+                        *slot = row.get(o..o + nl);
+                    }
                 }
-                prev_word = Some(w);
-                let Some(k) = s
-                    .windows
-                    .iter()
-                    .position(|win| win.own_start <= piece && piece < win.own_end)
-                else {
-                    continue;
-                };
-                let win = &s.windows[k];
-                let Some(row) = probs.get(first_input + k) else {
-                    continue;
-                };
-                let o = (piece - win.start + 1) * nl;
-                if let Some(slot) = word_probs.get_mut(w as usize) {
-                    *slot = row.get(o..o + nl);
-                }
+                self.decode_sentence(s, &word_probs, &mut entities);
             }
-            let tag_ids = decode_words(&self.tags, &word_probs, self.opts.decoding);
+        }
+        entities
+    }
+
+    fn decode_sentence(
+        &self,
+        s: &PreparedSentence,
+        word_probs: &[Option<&[f32]>],
+        entities: &mut Vec<Entity>,
+    ) {
+        {
+            let tag_ids = decode_words(&self.tags, word_probs, self.opts.decoding);
             let tags: Vec<_> = tag_ids.iter().map(|&t| self.tags.tags[t].clone()).collect();
             for (a, b, typ) in chunks(&tags) {
                 let score = (a..b)
@@ -167,7 +244,6 @@ impl NerModel {
                 });
             }
         }
-        entities
     }
 
     /// Convenience: prepare, run and decode one text.

@@ -118,8 +118,8 @@ pub struct Windowing {
 impl Default for Windowing {
     fn default() -> Self {
         Windowing {
-            max_len: 256,
-            overlap: 64,
+            max_len: 128,
+            overlap: 32,
         }
     }
 }

@@ -1,0 +1,191 @@
+//! The shipped default models (models/, assembled by scripts/setup.sh into $NEWSMILL_MODELS) on
+//! unambiguous cases written for this project, and on the real example article.
+
+mod common;
+
+use common::{check_record, shared_data};
+use serde_json::{json, Value};
+use std::process::{Command, Stdio};
+
+fn models() -> String {
+    std::env::var("NEWSMILL_MODELS")
+        .expect("NEWSMILL_MODELS is not set: run `eval \"$(scripts/setup.sh)\"` first (scripts/test.sh does)")
+}
+
+fn annotate(args: &[&str], input: &str) -> Vec<Value> {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_newsmill"))
+        .args(["annotate", "-", "-q", "--models", &models()])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn jsonl(texts: &[&str]) -> String {
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"id": i.to_string(), "text": t}).to_string() + "\n")
+        .collect()
+}
+
+fn entities(r: &Value) -> Vec<(String, String)> {
+    r["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["text"].as_str().unwrap().to_string(),
+                e["label"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ner_finds_people_places_organisations() {
+    let recs = annotate(
+        &["--tasks", "ner"],
+        &jsonl(&[
+            "Vladimir Putin arrived in Paris on Monday.",
+            "Angela Merkel met the chief executive of Siemens in Berlin.",
+            "The United Nations said aid would reach Kenya next week.",
+        ]),
+    );
+    let has = |i: usize, text: &str, label: &str| {
+        let e = entities(&recs[i]);
+        assert!(
+            e.contains(&(text.to_string(), label.to_string())),
+            "{text}/{label} not in {e:?}"
+        );
+    };
+    has(0, "Vladimir Putin", "PER");
+    has(0, "Paris", "LOC");
+    has(1, "Angela Merkel", "PER");
+    has(1, "Siemens", "ORG");
+    has(1, "Berlin", "LOC");
+    has(2, "United Nations", "ORG");
+    has(2, "Kenya", "LOC");
+    for r in &recs {
+        check_record(r);
+    }
+}
+
+#[test]
+fn sentence_sentiment_clear_cases() {
+    let recs = annotate(
+        &["--tasks", "sentiment"],
+        &jsonl(&[
+            "This is a wonderful, heartwarming film and I loved every minute of it.",
+            "The service was terrible and the food was awful.",
+            "A brilliant, moving and beautifully acted story.",
+            "A boring, clumsy mess that wastes its talented cast.",
+        ]),
+    );
+    let labels: Vec<&str> = recs
+        .iter()
+        .map(|r| r["sentences"][0]["sentiment"]["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["positive", "negative", "positive", "negative"]);
+}
+
+#[test]
+fn entity_stance_clear_cases() {
+    let recs = annotate(
+        &["--tasks", "stance"],
+        &jsonl(&[
+            "Critics condemned Mugabe for the brutal crackdown that killed dozens of protesters.",
+            "Fans and experts praised Messi for his brilliant, match-winning performance.",
+        ]),
+    );
+    let stance_of = |r: &Value, who: &str| -> String {
+        r["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["text"] == who)
+            .unwrap_or_else(|| panic!("{who} not found in {r}"))["stance"]["label"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(stance_of(&recs[0], "Mugabe"), "negative");
+    assert_eq!(stance_of(&recs[1], "Messi"), "positive");
+}
+
+#[test]
+fn example_article_entities_and_offsets() {
+    let path = shared_data().join("examples/putin-north-korea-visit.txt");
+    let text = std::fs::read_to_string(&path).expect("the example article in ../shared/data");
+    let recs = annotate(
+        &[],
+        &(json!({"id": "putin", "text": text}).to_string() + "\n"),
+    );
+    let r = &recs[0];
+    check_record(r);
+    let found = entities(r);
+    for (want, label) in [
+        ("Vladimir Putin", "PER"),
+        ("Kim Jong Un", "PER"),
+        ("Yuri Ushakov", "PER"),
+        ("Pyongyang", "LOC"),
+        ("Russia", "LOC"),
+        ("Ukraine", "LOC"),
+    ] {
+        assert!(
+            found.contains(&(want.to_string(), label.to_string())),
+            "{want}/{label} not in {found:?}"
+        );
+    }
+    assert!(
+        found.iter().any(|(t, _)| t == "North Korea"),
+        "North Korea not in {found:?}"
+    );
+    // boilerplate lines are sentences of their own
+    let sents: Vec<String> = r["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            common::char_slice(
+                &text,
+                s["start"].as_u64().unwrap() as usize,
+                s["end"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect();
+    assert!(sents.contains(&"Connect with us".to_string()));
+    assert!(sents.contains(&"Leave a Reply".to_string()));
+    assert!(r["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["sentiment"].is_object()));
+    assert!(r["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["stance"].is_object()));
+}
