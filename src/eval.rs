@@ -327,10 +327,9 @@ fn eval_stance(model: &SequenceModel, file: &PathBuf, budget: usize) -> Result<s
     let pred: Vec<usize> = probs
         .iter()
         .map(|p| {
-            let best = (0..3)
+            (0..3)
                 .max_by(|&x, &y| p[classes[x]].total_cmp(&p[classes[y]]))
-                .unwrap_or(1);
-            best
+                .unwrap_or(1)
         })
         .collect();
     let (accuracy, f1m) = class_scores(&gold, &pred, 3);

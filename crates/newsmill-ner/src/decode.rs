@@ -66,11 +66,11 @@ pub fn decode_words(set: &TagSet, probs: &[Option<&[f32]>], how: Decoding) -> Ve
         let mut bp = vec![0; n];
         for cur in 0..n {
             let emit = lp(w, cur);
-            for prev in 0..n {
-                if score[prev] == neg || !allowed(set, Some(prev), cur) {
+            for (prev, &ps) in score.iter().enumerate() {
+                if ps == neg || !allowed(set, Some(prev), cur) {
                     continue;
                 }
-                let s = score[prev] + emit;
+                let s = ps + emit;
                 if s > next[cur] {
                     next[cur] = s;
                     bp[cur] = prev;

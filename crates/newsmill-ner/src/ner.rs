@@ -19,7 +19,7 @@ pub struct Entity {
     pub sentence: usize,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct NerOptions {
     pub windowing: Windowing,
     pub decoding: Decoding,
@@ -27,16 +27,6 @@ pub struct NerOptions {
     /// sentence an input of its own. `None`: pack when the model's config.json says it was
     /// trained packed (`newsmill.context`), otherwise one sentence per input.
     pub pack_sentences: Option<bool>,
-}
-
-impl Default for NerOptions {
-    fn default() -> Self {
-        NerOptions {
-            windowing: Windowing::default(),
-            decoding: Decoding::default(),
-            pack_sentences: None,
-        }
-    }
 }
 
 /// A token-classification model with its tag set.
