@@ -164,6 +164,12 @@ struct AnnotateArgs {
     /// Leave the article text out of the output
     #[arg(long)]
     no_text: bool,
+    /// A phrase whose case-insensitive whole-word matches are scored for stance (repeatable)
+    #[arg(long = "target")]
+    targets: Vec<String>,
+    /// A file of target phrases, one per line (blank lines and lines starting with # skipped)
+    #[arg(long)]
+    targets_file: Option<PathBuf>,
     /// No progress bar or summary on stderr
     #[arg(short, long)]
     quiet: bool,
@@ -173,11 +179,27 @@ struct AnnotateArgs {
 
 fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     let tasks = Tasks::parse(&args.tasks).map_err(anyhow::Error::msg)?;
+    let mut targets: Vec<String> = args.targets.iter().map(|t| t.trim().to_string()).collect();
+    if let Some(f) = &args.targets_file {
+        let raw =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        targets.extend(
+            raw.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    if let Some(t) = targets.iter().find(|t| t.is_empty()) {
+        bail!("empty --target {t:?}");
+    }
+    targets.dedup();
     let opts = AnnotateOptions {
         tasks,
         ner: args.run.ner_options(),
         token_budget: args.run.batch_tokens.max(64),
         include_text: !args.no_text,
+        targets,
     };
     let source = Source::from_arg(&args.input);
     if let Source::Jsonl(p) = &source {

@@ -60,7 +60,7 @@ fn jsonl_corpus_one_line_per_record_in_order() {
     assert_eq!(recs[3]["record"], "line 4");
     assert_eq!(recs[5]["error"]["kind"], "missing_field");
     for r in recs.iter().filter(|r| r.get("error").is_none()) {
-        assert_eq!(r["schema_version"], "1.0");
+        assert_eq!(r["schema_version"], "1.1");
         check_record(r);
         for s in r["sentences"].as_array().unwrap() {
             assert!(s["sentiment"]["probs"].as_object().unwrap().len() == 2);
@@ -90,6 +90,84 @@ fn jsonl_corpus_one_line_per_record_in_order() {
         ),
         "Connect with us"
     );
+}
+
+#[test]
+fn output_validates_against_the_schema() {
+    let schema: Value = serde_json::from_str(include_str!("../docs/output.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema is valid");
+    let models = tiny_models().to_str().unwrap();
+    let out = newsmill(
+        &[
+            "annotate", "-", "--models", models, "-q", "--target", "visit",
+        ],
+        Some(corpus().as_bytes()),
+    );
+    let recs = records(&out.stdout);
+    assert_eq!(recs.len(), 9);
+    for r in &recs {
+        let errors: Vec<String> = validator
+            .iter_errors(r)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", r["id"]);
+    }
+    // the schema is strict: an unknown field fails
+    let mut bad = recs[0].clone();
+    bad["surprise"] = 1.into();
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn user_targets_are_scored_and_grouped() {
+    let models = tiny_models().to_str().unwrap();
+    let input = serde_json::json!({"id": "t", "text": "The visit began. Critics said the VISIT failed, and the visitor left. Visit over."}).to_string() + "\n";
+    let out = newsmill(
+        &[
+            "annotate",
+            "-",
+            "--models",
+            models,
+            "-q",
+            "--tasks",
+            "sentiment",
+            "--target",
+            "visit",
+        ],
+        Some(input.as_bytes()),
+    );
+    let r = &records(&out.stdout)[0];
+    let t = r["text"].as_str().unwrap();
+    let targets = r["targets"].as_array().unwrap();
+    let found: Vec<String> = targets
+        .iter()
+        .map(|m| {
+            common::char_slice(
+                t,
+                m["start"].as_u64().unwrap() as usize,
+                m["end"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        ["visit", "VISIT", "Visit"],
+        "whole words only, any case"
+    );
+    assert!(targets
+        .iter()
+        .all(|m| m["stance"]["probs"].as_object().unwrap().len() == 3));
+    let actor = &r["actors"][targets[0]["actor"].as_u64().unwrap() as usize];
+    assert_eq!(
+        (
+            actor["name"].as_str(),
+            actor["kind"].as_str(),
+            actor["mentions"].as_u64()
+        ),
+        (Some("visit"), Some("target"), Some(3))
+    );
+    assert_eq!(r["summary"]["targets"], 3);
+    assert!(r["summary"]["tone"]["mean"].is_object());
 }
 
 #[test]

@@ -5,11 +5,14 @@ use std::path::PathBuf;
 
 use newsmill_model::BatchStats;
 use newsmill_ner::{Entity, NerModel, NerOptions, PreparedText};
-use newsmill_stance::{Scored, SequenceModel};
+use newsmill_stance::{find_targets, group_actors, mean_stance, Mention, Scored, SequenceModel};
 use newsmill_text::{segment, CharIndex, Span};
 
 use crate::input::{Article, BadRecord, Item};
-use crate::output::{ArticleOut, EntityOut, ErrorBody, ErrorOut, SentenceOut, SCHEMA_VERSION};
+use crate::output::{
+    ActorOut, ArticleOut, EntityOut, ErrorBody, ErrorOut, SalientOut, SentenceOut, SummaryOut,
+    TargetOut, ToneOut, SCHEMA_VERSION,
+};
 use crate::PipelineError;
 
 /// Which models run.
@@ -77,6 +80,8 @@ pub struct AnnotateOptions {
     pub token_budget: usize,
     /// Copy the text into the output.
     pub include_text: bool,
+    /// User targets: case-insensitive whole-word matches are scored for stance.
+    pub targets: Vec<String>,
 }
 
 impl Default for AnnotateOptions {
@@ -86,6 +91,7 @@ impl Default for AnnotateOptions {
             ner: NerOptions::default(),
             token_budget: 4096,
             include_text: true,
+            targets: Vec::new(),
         }
     }
 }
@@ -118,7 +124,7 @@ impl Models {
             } else {
                 None
             },
-            stance: if t.stance {
+            stance: if t.stance || !opts.targets.is_empty() {
                 Some(SequenceModel::load(need(&paths.stance, "stance")?)?)
             } else {
                 None
@@ -154,8 +160,11 @@ struct Work {
     sentences: Vec<Span>,
     prepared: Option<PreparedText>,
     entities: Vec<Entity>,
+    /// User target matches: (byte span, sentence index, index into `opts.targets`).
+    targets: Vec<(Span, usize, usize)>,
     sentiments: Vec<Option<Scored>>,
     stances: Vec<Option<Scored>>,
+    target_stances: Vec<Option<Scored>>,
     failed: Option<(&'static str, String)>,
 }
 
@@ -186,13 +195,16 @@ pub fn annotate_group(
             Ok(article) => {
                 slots.push(Ok(work.len()));
                 let sentences = segment(&article.text);
+                let targets = match_targets(&article.text, &sentences, &opts.targets);
                 work.push(Work {
                     article,
                     sentences,
                     prepared: None,
                     entities: Vec::new(),
+                    targets,
                     sentiments: Vec::new(),
                     stances: Vec::new(),
+                    target_stances: Vec::new(),
                     failed: None,
                 });
             }
@@ -246,6 +258,7 @@ fn run_models(models: &Models, work: &mut [Work], opts: &AnnotateOptions, stats:
                 w.entities.clear();
                 w.sentiments.clear();
                 w.stances.clear();
+                w.target_stances.clear();
                 w.prepared = None;
                 run_models(models, std::slice::from_mut(w), opts, stats);
             }
@@ -310,18 +323,32 @@ fn run_models_batched(
     if let Some(st_model) = &models.stance {
         let mut inputs = Vec::new();
         for w in work.iter() {
-            for e in &w.entities {
-                let s = w.sentences[e.sentence];
-                let target = Span::new(e.start - s.start, e.end - s.start);
-                inputs.push(st_model.target_input(s.slice(&w.article.text), target)?);
+            let text = &w.article.text;
+            let entity_spans = w
+                .entities
+                .iter()
+                .filter(|_| opts.tasks.stance)
+                .map(|e| (Span::new(e.start, e.end), e.sentence));
+            let target_spans = w.targets.iter().map(|&(span, s, _)| (span, s));
+            for (span, si) in entity_spans.chain(target_spans) {
+                let s = w.sentences[si];
+                let target = Span::new(span.start - s.start, span.end - s.start);
+                inputs.push(st_model.target_input(s.slice(text), target)?);
             }
         }
         let (probs, st) = st_model.clf.predict(&inputs, budget)?;
         stats.stance.add(&st);
         let mut it = probs.iter();
         for w in work.iter_mut() {
-            w.stances = w
-                .entities
+            if opts.tasks.stance {
+                w.stances = w
+                    .entities
+                    .iter()
+                    .map(|_| it.next().map(|p| st_model.scored(p)))
+                    .collect();
+            }
+            w.target_stances = w
+                .targets
                 .iter()
                 .map(|_| it.next().map(|p| st_model.scored(p)))
                 .collect();
@@ -330,10 +357,28 @@ fn run_models_batched(
     Ok(())
 }
 
+/// Matches of the user targets, each inside one sentence (a match that crosses a sentence
+/// boundary is not scored), in text order.
+fn match_targets(text: &str, sentences: &[Span], targets: &[String]) -> Vec<(Span, usize, usize)> {
+    let mut out = Vec::new();
+    for (ti, t) in targets.iter().enumerate() {
+        for span in find_targets(text, t) {
+            let si = sentences.partition_point(|s| s.end <= span.start);
+            if let Some(s) = sentences.get(si) {
+                if s.start <= span.start && span.end <= s.end {
+                    out.push((span, si, ti));
+                }
+            }
+        }
+    }
+    out.sort_by_key(|&(span, _, ti)| (span.start, ti));
+    out
+}
+
 fn render(w: &Work, opts: &AnnotateOptions) -> String {
     let text = &w.article.text;
     let ci = CharIndex::new(text);
-    let sentences = w
+    let sentences: Vec<SentenceOut> = w
         .sentences
         .iter()
         .enumerate()
@@ -343,7 +388,7 @@ fn render(w: &Work, opts: &AnnotateOptions) -> String {
             sentiment: w.sentiments.get(i).cloned().flatten(),
         })
         .collect();
-    let entities = w
+    let mut entities: Vec<EntityOut> = w
         .entities
         .iter()
         .enumerate()
@@ -355,8 +400,25 @@ fn render(w: &Work, opts: &AnnotateOptions) -> String {
             score: e.score,
             sentence: e.sentence,
             stance: w.stances.get(i).cloned().flatten(),
+            actor: 0,
         })
         .collect();
+    let mut targets: Vec<TargetOut> = w
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, &(span, si, ti))| TargetOut {
+            text: span.slice(text).to_string(),
+            target: opts.targets[ti].clone(),
+            start: ci.char_of(span.start),
+            end: ci.char_of(span.end),
+            sentence: si,
+            stance: w.target_stances.get(i).cloned().flatten(),
+            actor: 0,
+        })
+        .collect();
+    let actors = build_actors(&mut entities, &mut targets);
+    let summary = summarize(&sentences, &entities, &targets, &actors);
     let mut warnings = w.article.warnings.clone();
     if w.sentences.is_empty() {
         warnings.push("empty text: nothing to annotate".into());
@@ -369,7 +431,104 @@ fn render(w: &Work, opts: &AnnotateOptions) -> String {
         chars: ci.char_len(),
         sentences,
         entities,
+        targets,
+        actors,
+        summary,
         warnings,
     };
     serde_json::to_string(&out).expect("output records serialize")
+}
+
+/// Actors of the entities (grouped by newsmill-stance's rules) followed by one actor per user
+/// target that matched; sets each mention's `actor`.
+fn build_actors(entities: &mut [EntityOut], targets: &mut [TargetOut]) -> Vec<ActorOut> {
+    let mentions: Vec<Mention> = entities
+        .iter()
+        .map(|e| Mention {
+            text: &e.text,
+            label: &e.label,
+            start: e.start,
+            stance: e.stance.as_ref(),
+        })
+        .collect();
+    let (groups, actor_of) = group_actors(&mentions);
+    let mut actors: Vec<ActorOut> = groups
+        .into_iter()
+        .map(|a| ActorOut {
+            name: a.name,
+            label: a.label,
+            kind: "entity".into(),
+            mentions: a.mentions,
+            first: a.first,
+            mention_ids: a.mention_ids,
+            stance: a.stance,
+            stance_counts: a.stance_counts,
+        })
+        .collect();
+    for (e, a) in entities.iter_mut().zip(actor_of) {
+        e.actor = a;
+    }
+    let mut by_target: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        match by_target.iter_mut().find(|(name, _)| *name == t.target) {
+            Some((_, v)) => v.push(i),
+            None => by_target.push((t.target.clone(), vec![i])),
+        }
+    }
+    for (name, ids) in by_target {
+        let (stance, stance_counts) =
+            mean_stance(ids.iter().filter_map(|&i| targets[i].stance.as_ref()));
+        let idx = actors.len();
+        for &i in &ids {
+            targets[i].actor = idx;
+        }
+        actors.push(ActorOut {
+            name,
+            label: "TARGET".into(),
+            kind: "target".into(),
+            mentions: ids.len(),
+            first: targets[ids[0]].start,
+            mention_ids: ids,
+            stance,
+            stance_counts,
+        });
+    }
+    actors
+}
+
+/// Counts, the tone (mean sentence sentiment) and the most salient actors (most mentions, then
+/// earliest), at most five.
+fn summarize(
+    sentences: &[SentenceOut],
+    entities: &[EntityOut],
+    targets: &[TargetOut],
+    actors: &[ActorOut],
+) -> SummaryOut {
+    let (tone, counts) = mean_stance(sentences.iter().filter_map(|s| s.sentiment.as_ref()));
+    let mut order: Vec<usize> = (0..actors.len())
+        .filter(|&i| actors[i].kind == "entity")
+        .collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(actors[i].mentions), actors[i].first));
+    order.truncate(5);
+    SummaryOut {
+        sentences: sentences.len(),
+        entities: entities.len(),
+        targets: targets.len(),
+        actors: actors.len(),
+        tone: tone.map(|t| ToneOut {
+            label: t.label,
+            score: t.score,
+            mean: t.probs,
+            counts,
+        }),
+        salient: order
+            .into_iter()
+            .map(|i| SalientOut {
+                actor: i,
+                name: actors[i].name.clone(),
+                label: actors[i].label.clone(),
+                mentions: actors[i].mentions,
+            })
+            .collect(),
+    }
 }

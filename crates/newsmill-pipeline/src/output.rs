@@ -1,11 +1,13 @@
 //! The output records, one JSON object per line. Documented in docs/output.md; all offsets are
 //! character (Unicode code point) offsets into `text`, end exclusive.
 
+use std::collections::BTreeMap;
+
 use newsmill_stance::Scored;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the output changes shape.
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ArticleOut {
@@ -19,8 +21,75 @@ pub struct ArticleOut {
     pub chars: usize,
     pub sentences: Vec<SentenceOut>,
     pub entities: Vec<EntityOut>,
+    /// Matches of the user's `--target` phrases.
+    pub targets: Vec<TargetOut>,
+    pub actors: Vec<ActorOut>,
+    pub summary: SummaryOut,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TargetOut {
+    /// The matched text as it stands in `text`.
+    pub text: String,
+    /// The user's target phrase it matched.
+    pub target: String,
+    pub start: usize,
+    pub end: usize,
+    pub sentence: usize,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stance: Option<Scored>,
+    /// Index into `actors`.
+    pub actor: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ActorOut {
+    pub name: String,
+    /// PER, ORG, LOC, MISC (the most frequent label of its mentions), or TARGET.
+    pub label: String,
+    /// `entity`: `mention_ids` index `entities`; `target`: they index `targets`.
+    pub kind: String,
+    pub mentions: usize,
+    /// Character offset of the first mention.
+    pub first: usize,
+    pub mention_ids: Vec<usize>,
+    /// Mean of the mentions' stance probabilities, labelled by the largest.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stance: Option<Scored>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub stance_counts: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SummaryOut {
+    pub sentences: usize,
+    pub entities: usize,
+    pub targets: usize,
+    pub actors: usize,
+    /// Mean sentence sentiment; absent when sentiment did not run or there is no sentence.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tone: Option<ToneOut>,
+    /// Up to five entity actors with the most mentions (ties: earliest first).
+    pub salient: Vec<SalientOut>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ToneOut {
+    pub label: String,
+    pub score: f32,
+    pub mean: BTreeMap<String, f32>,
+    /// Sentences per sentiment label.
+    pub counts: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SalientOut {
+    pub actor: usize,
+    pub name: String,
+    pub label: String,
+    pub mentions: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -42,6 +111,8 @@ pub struct EntityOut {
     pub sentence: usize,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub stance: Option<Scored>,
+    /// Index into `actors`.
+    pub actor: usize,
 }
 
 /// Written in place of an article that could not be annotated.

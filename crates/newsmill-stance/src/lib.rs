@@ -1,6 +1,12 @@
 //! Sentence sentiment and target-dependent stance: sequence classifiers over sentences, and over
 //! (sentence, target mention) pairs with the sentence clipped around the target.
 
+mod actors;
+mod targets;
+
+pub use actors::{group_actors, mean_stance, Actor, Mention};
+pub use targets::find_targets;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
