@@ -1,5 +1,6 @@
 //! The `newsmill` command line.
 
+mod bench;
 mod eval;
 
 use std::io::{BufWriter, IsTerminal, Write};
@@ -30,6 +31,8 @@ enum Command {
     Annotate(AnnotateArgs),
     /// Score a model on a labelled dev file with the same inference path as `annotate`.
     Eval(eval::EvalArgs),
+    /// Measure throughput on a corpus (articles/s, wordpieces/s, padding, FLOP/s, peak RSS).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args, Clone)]
@@ -273,6 +276,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Annotate(a) => annotate(a),
         Command::Eval(e) => eval::run(e),
+        Command::Bench(b) => bench::run(b),
     };
     match result {
         Ok(code) => code,

@@ -28,6 +28,8 @@ pub struct ModelConfig {
     /// `newsmill.context` in config.json: `"sentences_packed_N"` says the model was trained
     /// on consecutive sentences packed into inputs of N wordpieces.
     pub packed_context: Option<usize>,
+    /// (hidden size, feed-forward size, layers), for FLOP counts.
+    pub dims: (usize, usize, usize),
     pub raw: Value,
 }
 
@@ -110,8 +112,8 @@ impl ModelConfig {
         };
         let h = get_int(path, obj, hidden)?;
         let nh = get_int(path, obj, heads)?;
-        get_int(path, obj, layers)?;
-        get_int(path, obj, ffn)?;
+        let n_layers = get_int(path, obj, layers)?;
+        let ffn_size = get_int(path, obj, ffn)?;
         get_int(path, obj, "vocab_size")?;
         if h % nh != 0 {
             return Err(field_err(
@@ -225,6 +227,7 @@ impl ModelConfig {
             type_vocab_size,
             case_feature,
             packed_context,
+            dims: (h as usize, ffn_size as usize, n_layers as usize),
             raw,
         })
     }

@@ -14,6 +14,34 @@ pub use config::{ModelConfig, ModelType};
 pub use error::ModelError;
 pub use model::{BatchStats, Classifier, Head, Logits};
 
+/// Measures the matmul throughput of this machine in GFLOP/s: `threads` threads at once, each
+/// with one libtorch thread, multiplying fp32 matrices of the encoder's feed-forward shape
+/// (4096×384 by 384×1536) for about `seconds`. This is the peak the encoder's fraction is
+/// reported against.
+pub fn measure_matmul_gflops(threads: usize, seconds: f64) -> f64 {
+    use tch::{Kind, Tensor};
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                s.spawn(move || {
+                    tch::set_num_threads(1);
+                    let a = Tensor::randn([4096, 384], (Kind::Float, tch::Device::Cpu));
+                    let b = Tensor::randn([384, 1536], (Kind::Float, tch::Device::Cpu));
+                    let _ = a.matmul(&b); // warm-up
+                    let t0 = std::time::Instant::now();
+                    let mut n = 0u64;
+                    while t0.elapsed().as_secs_f64() < seconds {
+                        let _ = a.matmul(&b);
+                        n += 1;
+                    }
+                    n as f64 * 2.0 * 4096.0 * 384.0 * 1536.0 / t0.elapsed().as_secs_f64() / 1e9
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
+    })
+}
+
 /// Makes libtorch use `n` intra-op threads in the calling process.
 pub fn set_torch_threads(n: usize) {
     tch::set_num_threads(n.max(1) as i32);

@@ -133,7 +133,7 @@ impl Models {
     }
 }
 
-/// Counters of one group's work.
+/// Counters of one group's work. Times are summed over workers (busy seconds).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GroupStats {
     pub articles: usize,
@@ -142,6 +142,14 @@ pub struct GroupStats {
     pub ner: BatchStats,
     pub sentiment: BatchStats,
     pub stance: BatchStats,
+    /// Segmentation, word splitting, wordpiece encoding, windowing.
+    pub prepare_seconds: f64,
+    /// NER decoding.
+    pub decode_seconds: f64,
+    /// Actors, summary and JSON rendering.
+    pub render_seconds: f64,
+    /// Whole-group time (all of the above plus the forward passes).
+    pub busy_seconds: f64,
 }
 
 impl GroupStats {
@@ -149,6 +157,10 @@ impl GroupStats {
         self.articles += o.articles;
         self.errors += o.errors;
         self.warnings += o.warnings;
+        self.prepare_seconds += o.prepare_seconds;
+        self.decode_seconds += o.decode_seconds;
+        self.render_seconds += o.render_seconds;
+        self.busy_seconds += o.busy_seconds;
         self.ner.add(&o.ner);
         self.sentiment.add(&o.sentiment);
         self.stance.add(&o.stance);
@@ -187,6 +199,7 @@ pub fn annotate_group(
     items: Vec<Item>,
     opts: &AnnotateOptions,
 ) -> (Vec<String>, GroupStats) {
+    let started = std::time::Instant::now();
     let mut stats = GroupStats::default();
     let mut slots: Vec<Result<usize, BadRecord>> = Vec::with_capacity(items.len());
     let mut work: Vec<Work> = Vec::new();
@@ -194,7 +207,9 @@ pub fn annotate_group(
         match item {
             Ok(article) => {
                 slots.push(Ok(work.len()));
+                let t0 = std::time::Instant::now();
                 let sentences = segment(&article.text);
+                stats.prepare_seconds += t0.elapsed().as_secs_f64();
                 let targets = match_targets(&article.text, &sentences, &opts.targets);
                 work.push(Work {
                     article,
@@ -212,6 +227,7 @@ pub fn annotate_group(
         }
     }
     run_models(models, &mut work, opts, &mut stats);
+    let t_render = std::time::Instant::now();
     let mut lines = Vec::with_capacity(slots.len());
     for slot in slots {
         match slot {
@@ -238,6 +254,8 @@ pub fn annotate_group(
             }
         }
     }
+    stats.render_seconds += t_render.elapsed().as_secs_f64();
+    stats.busy_seconds += started.elapsed().as_secs_f64();
     (lines, stats)
 }
 
@@ -283,6 +301,7 @@ fn run_models_batched(
 ) -> Result<(), PipelineError> {
     let budget = opts.token_budget;
     if let Some(ner) = &models.ner {
+        let t0 = std::time::Instant::now();
         let mut inputs = Vec::new();
         let mut counts = Vec::with_capacity(work.len());
         for w in work.iter_mut() {
@@ -292,8 +311,10 @@ fn run_models_batched(
             inputs.extend(mine);
             w.prepared = Some(p);
         }
+        stats.prepare_seconds += t0.elapsed().as_secs_f64();
         let (probs, st) = ner.clf.predict(&inputs, budget)?;
         stats.ner.add(&st);
+        let t0 = std::time::Instant::now();
         let mut at = 0;
         for (w, n) in work.iter_mut().zip(counts) {
             if let Some(p) = w.prepared.take() {
@@ -301,14 +322,17 @@ fn run_models_batched(
             }
             at += n;
         }
+        stats.decode_seconds += t0.elapsed().as_secs_f64();
     }
     if let Some(sm) = &models.sentiment {
+        let t0 = std::time::Instant::now();
         let mut inputs = Vec::new();
         for w in work.iter() {
             for s in &w.sentences {
                 inputs.push(sm.sentence_input(s.slice(&w.article.text))?);
             }
         }
+        stats.prepare_seconds += t0.elapsed().as_secs_f64();
         let (probs, st) = sm.clf.predict(&inputs, budget)?;
         stats.sentiment.add(&st);
         let mut it = probs.iter();
@@ -321,6 +345,7 @@ fn run_models_batched(
         }
     }
     if let Some(st_model) = &models.stance {
+        let t0 = std::time::Instant::now();
         let mut inputs = Vec::new();
         for w in work.iter() {
             let text = &w.article.text;
@@ -336,6 +361,7 @@ fn run_models_batched(
                 inputs.push(st_model.target_input(s.slice(text), target)?);
             }
         }
+        stats.prepare_seconds += t0.elapsed().as_secs_f64();
         let (probs, st) = st_model.clf.predict(&inputs, budget)?;
         stats.stance.add(&st);
         let mut it = probs.iter();

@@ -11,6 +11,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::annotate::{annotate_group, AnnotateOptions, GroupStats, ModelPaths, Models};
 use crate::input::{Item, Source};
+
 use crate::PipelineError;
 
 /// How work is split.
@@ -62,6 +63,23 @@ pub fn run(
     out: &mut dyn Write,
     on_record: &(dyn Fn(u64) + Sync),
 ) -> Result<RunSummary, PipelineError> {
+    let open = || {
+        source
+            .open(fields.clone())
+            .map_err(|e| PipelineError::Input(format!("{source:?}: {e}")))
+    };
+    run_with(open, paths, opts, engine, out, on_record)
+}
+
+/// Like [`run`] over records from `open`, which is called once the models are loaded.
+pub fn run_with(
+    open: impl FnOnce() -> Result<Box<dyn Iterator<Item = Item> + Send>, PipelineError>,
+    paths: &ModelPaths,
+    opts: &AnnotateOptions,
+    engine: &EngineOptions,
+    out: &mut dyn Write,
+    on_record: &(dyn Fn(u64) + Sync),
+) -> Result<RunSummary, PipelineError> {
     let started = Instant::now();
     let workers = engine.workers.max(1);
     // Every worker's models are loaded here, before any article is read: a broken model
@@ -72,9 +90,7 @@ pub fn run(
         worker_models.push(Models::load(paths, opts)?);
     }
     let model_load = started.elapsed();
-    let reader = source
-        .open(fields)
-        .map_err(|e| PipelineError::Input(format!("{source:?}: {e}")))?;
+    let reader = open()?;
 
     let max_in_flight = workers * 3;
     let (job_tx, job_rx) = bounded::<Job>(workers);

@@ -7,7 +7,7 @@ pub mod input;
 pub mod output;
 
 pub use annotate::{annotate_group, AnnotateOptions, GroupStats, ModelPaths, Models, Tasks};
-pub use engine::{run, EngineOptions, RunSummary};
+pub use engine::{run, run_with, EngineOptions, RunSummary};
 
 /// Errors that stop a whole run (record-level problems become error records instead).
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,149 @@
+//! `newsmill bench`: throughput of the full pipeline on a corpus, as JSON that runs can be
+//! compared by.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use newsmill_model::BatchStats;
+use newsmill_pipeline::input::{Fields, Item, Source};
+use newsmill_pipeline::{AnnotateOptions, PipelineError, Tasks};
+use serde_json::json;
+
+use crate::{ModelArgs, RunArgs};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// JSONL file or folder of .txt files
+    input: String,
+    /// Articles to time (the first N records)
+    #[arg(long, default_value_t = 500)]
+    limit: usize,
+    /// Articles run first, untimed, to warm caches and allocators
+    #[arg(long, default_value_t = 16)]
+    warmup: usize,
+    /// Tasks to run, comma-separated: ner, sentiment, stance
+    #[arg(long, default_value = "ner,sentiment,stance")]
+    tasks: String,
+    /// Seconds of the matmul peak measurement
+    #[arg(long, default_value_t = 2.0)]
+    peak_seconds: f64,
+    /// Also write the report to this file
+    #[arg(long)]
+    json: Option<PathBuf>,
+    #[command(flatten)]
+    models: ModelArgs,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+fn model_json(s: &BatchStats, wall: f64) -> serde_json::Value {
+    json!({
+        "batches": s.batches,
+        "sequences": s.sequences,
+        "mean_batch_rows": s.sequences as f64 / s.batches.max(1) as f64,
+        "mean_batch_columns": s.padded_tokens as f64 / s.sequences.max(1) as f64,
+        "real_tokens": s.real_tokens,
+        "padded_tokens": s.padded_tokens,
+        "padding_efficiency": s.real_tokens as f64 / s.padded_tokens.max(1) as f64,
+        "forward_seconds_summed_over_workers": s.forward_seconds,
+        "gflop": s.flops / 1e9,
+        "gflop_per_second_over_run": s.flops / 1e9 / wall.max(1e-9),
+    })
+}
+
+/// Peak resident set size of this process in MiB (VmHWM), where /proc is available.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+pub fn run(args: BenchArgs) -> Result<ExitCode> {
+    let tasks = Tasks::parse(&args.tasks).map_err(anyhow::Error::msg)?;
+    let opts = AnnotateOptions {
+        tasks,
+        ner: args.run.ner_options(),
+        token_budget: args.run.batch_tokens.max(64),
+        include_text: true,
+        targets: Vec::new(),
+    };
+    let engine = args.run.engine();
+    let source = Source::from_arg(&args.input);
+    let items: Vec<Item> = source
+        .open(Fields::default())
+        .with_context(|| format!("cannot read {}", args.input))?
+        .take(args.limit + args.warmup)
+        .collect();
+    let (warm, timed) = items.split_at(args.warmup.min(items.len()));
+    let paths = args.models.paths();
+    let feed = |v: &[Item]| {
+        let v = v.to_vec();
+        move || -> Result<Box<dyn Iterator<Item = Item> + Send>, PipelineError> {
+            Ok(Box::new(v.into_iter()))
+        }
+    };
+    eprintln!(
+        "newsmill bench: measuring peak matmul throughput ({} threads)",
+        engine.workers
+    );
+    let peak = newsmill_model::measure_matmul_gflops(engine.workers, args.peak_seconds);
+    let nothing = |_| {};
+    if !warm.is_empty() {
+        newsmill_pipeline::run_with(
+            feed(warm),
+            &paths,
+            &opts,
+            &engine,
+            &mut std::io::sink(),
+            &nothing,
+        )?;
+    }
+    eprintln!("newsmill bench: timing {} articles", timed.len());
+    let summary = newsmill_pipeline::run_with(
+        feed(timed),
+        &paths,
+        &opts,
+        &engine,
+        &mut std::io::sink(),
+        &nothing,
+    )?;
+    let s = &summary.stats;
+    let wall = (summary.elapsed - summary.model_load).as_secs_f64();
+    let mut total = BatchStats::default();
+    for m in [&s.ner, &s.sentiment, &s.stance] {
+        total.add(m);
+    }
+    let achieved = total.flops / 1e9 / wall.max(1e-9);
+    let report = json!({
+        "corpus": args.input,
+        "articles": s.articles,
+        "errors": s.errors,
+        "tasks": args.tasks,
+        "threads": {"workers": engine.workers, "intra_op_per_worker": engine.intra_threads,
+                    "job_articles": engine.job_articles, "batch_tokens": opts.token_budget},
+        "seconds": wall,
+        "model_load_seconds": summary.model_load.as_secs_f64(),
+        "articles_per_second": s.articles as f64 / wall.max(1e-9),
+        "wordpieces_per_second": total.real_tokens as f64 / wall.max(1e-9),
+        "padding_efficiency": total.real_tokens as f64 / total.padded_tokens.max(1) as f64,
+        "stage_seconds_summed_over_workers": {
+            "prepare": s.prepare_seconds, "decode": s.decode_seconds, "render": s.render_seconds,
+            "forward_ner": s.ner.forward_seconds, "forward_sentiment": s.sentiment.forward_seconds,
+            "forward_stance": s.stance.forward_seconds, "busy": s.busy_seconds,
+        },
+        "models": {"ner": model_json(&s.ner, wall), "sentiment": model_json(&s.sentiment, wall), "stance": model_json(&s.stance, wall)},
+        "encoder_gflop_per_second": achieved,
+        "peak_matmul_gflop_per_second": peak,
+        "fraction_of_peak": achieved / peak.max(1e-9),
+        "peak_rss_mib": peak_rss_mib(),
+    });
+    let text = serde_json::to_string_pretty(&report)?;
+    println!("{text}");
+    if let Some(p) = &args.json {
+        std::fs::write(p, &text).with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
