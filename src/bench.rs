@@ -91,6 +91,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     );
     let peak = newsmill_model::measure_matmul_gflops(engine.workers, args.peak_seconds);
     let nothing = |_| {};
+    let never = std::sync::atomic::AtomicBool::new(false);
     if !warm.is_empty() {
         newsmill_pipeline::run_with(
             feed(warm),
@@ -99,6 +100,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             &engine,
             &mut std::io::sink(),
             &nothing,
+            &never,
         )?;
     }
     eprintln!("newsmill bench: timing {} articles", timed.len());
@@ -109,6 +111,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         &engine,
         &mut std::io::sink(),
         &nothing,
+        &never,
     )?;
     let s = &summary.stats;
     let wall = (summary.elapsed - summary.model_load).as_secs_f64();

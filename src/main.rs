@@ -10,9 +10,10 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use newsmill_ner::{Decoding, NerOptions};
-use newsmill_pipeline::input::{Fields, Source};
-use newsmill_pipeline::{AnnotateOptions, EngineOptions, ModelPaths, Tasks};
+use newsmill_pipeline::input::{Fields, Item, Source};
+use newsmill_pipeline::{AnnotateOptions, EngineOptions, ModelPaths, PipelineError, Tasks};
 use newsmill_text::Windowing;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Parser)]
 #[command(
@@ -176,6 +177,10 @@ struct AnnotateArgs {
     /// No progress bar or summary on stderr
     #[arg(short, long)]
     quiet: bool,
+    /// Continue an interrupted run: repair a partial last line of --output, skip the records
+    /// it already holds, append the rest
+    #[arg(long, requires = "output")]
+    resume: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -215,10 +220,24 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
         text: args.text_field,
         title: args.title_field,
     };
+    let resume = match (&args.output, args.resume) {
+        (Some(p), true) => Some(prepare_resume(p)?),
+        _ => None,
+    };
     let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
+        Some(p) => {
+            let file = if resume.is_some() {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+            } else {
+                std::fs::File::create(p)
+            };
+            Box::new(BufWriter::new(
+                file.with_context(|| format!("cannot open {}", p.display()))?,
+            ))
+        }
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
@@ -236,17 +255,32 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     });
     let on_record = |n: u64| {
         if let Some(b) = &bar {
-            b.set_position(n);
+            b.set_position(n + resume.as_ref().map_or(0, |r| r.records));
         }
     };
-    let summary = newsmill_pipeline::run(
-        &source,
-        fields,
+    let stop = install_interrupt_handler();
+    let done = resume.as_ref().map_or(0, |r| r.records);
+    if let Some(r) = &resume {
+        if matches!(source, Source::Stdin) {
+            bail!("--resume needs an input that can be read again (a file or folder), not stdin");
+        }
+        check_resume(&source, &fields, r)?;
+    }
+    let mut engine = args.run.engine();
+    engine.skip_records = done;
+    let open = || -> Result<Box<dyn Iterator<Item = Item> + Send>, PipelineError> {
+        source
+            .open(fields.clone())
+            .map_err(|e| PipelineError::Input(format!("{}: {e}", args.input)))
+    };
+    let summary = newsmill_pipeline::run_with(
+        open,
         &args.models.paths(),
         &opts,
-        &args.run.engine(),
+        &engine,
         &mut out,
         &on_record,
+        stop,
     )?;
     out.flush().context("cannot write output")?;
     if let Some(b) = &bar {
@@ -255,20 +289,128 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     let s = &summary.stats;
     if !args.quiet {
         eprintln!(
-            "newsmill: {} records: {} annotated, {} errors, {} warnings in {:.1}s ({:.1} articles/s)",
+            "newsmill: {} records: {} annotated, {} errors, {} warnings in {:.1}s ({:.1} articles/s, peak RSS {:.0} MiB){}",
             summary.records,
             s.articles,
             s.errors,
             s.warnings,
             summary.elapsed.as_secs_f64(),
             s.articles as f64 / summary.elapsed.as_secs_f64().max(1e-9),
+            bench::peak_rss_mib().unwrap_or(0.0),
+            if done > 0 { format!("; {done} records were already in the output") } else { String::new() },
         );
+    }
+    if summary.interrupted {
+        eprintln!(
+            "newsmill: interrupted; {} records written{}. Rerun with --resume to finish.",
+            summary.records as u64 + done,
+            args.output
+                .as_ref()
+                .map_or(String::new(), |p| format!(" to {}", p.display())),
+        );
+        return Ok(ExitCode::from(130));
     }
     Ok(if s.errors > 0 {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What an earlier run left in the output file.
+struct Resume {
+    records: u64,
+    last_id: Option<String>,
+}
+
+/// Checks that the output's last record has the id of the input record at the same position.
+fn check_resume(source: &Source, fields: &Fields, r: &Resume) -> Result<()> {
+    if r.records == 0 {
+        return Ok(());
+    }
+    let Some(last) = source.open(fields.clone())?.nth(r.records as usize - 1) else {
+        bail!(
+            "--resume: the output holds {} records but the input has fewer",
+            r.records
+        );
+    };
+    let id = match last {
+        Ok(a) => Some(a.id),
+        Err(b) => b.id,
+    };
+    if id != r.last_id {
+        bail!(
+            "--resume: output record {} has id {:?} but input record {} has id {:?}: not the same input?",
+            r.records,
+            r.last_id,
+            r.records,
+            id
+        );
+    }
+    Ok(())
+}
+
+/// Drops a partial last line (a run killed mid-write) and counts the complete records.
+fn prepare_resume(path: &Path) -> Result<Resume> {
+    use std::io::{BufRead, BufReader};
+    if !path.exists() {
+        return Ok(Resume {
+            records: 0,
+            last_id: None,
+        });
+    }
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut reader = BufReader::new(file);
+    let (mut records, mut complete_bytes) = (0u64, 0u64);
+    let mut last = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        records += 1;
+        complete_bytes += n as u64;
+        std::mem::swap(&mut last, &mut line);
+    }
+    let len = std::fs::metadata(path)?.len();
+    if len > complete_bytes {
+        eprintln!(
+            "newsmill: --resume: dropping a partial last line ({} bytes) of {}",
+            len - complete_bytes,
+            path.display()
+        );
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .set_len(complete_bytes)?;
+    }
+    let last_id = if records == 0 {
+        None
+    } else {
+        let v: serde_json::Value = serde_json::from_slice(&last).with_context(|| {
+            format!(
+                "--resume: the last complete line of {} is not JSON",
+                path.display()
+            )
+        })?;
+        v.get("id").and_then(|i| i.as_str()).map(str::to_string)
+    };
+    Ok(Resume { records, last_id })
+}
+
+/// Ctrl-C (SIGINT/SIGTERM) raises the returned flag: the run stops reading, finishes what it
+/// read and writes it. A second Ctrl-C exits at once.
+fn install_interrupt_handler() -> &'static AtomicBool {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+    &STOP
 }
 
 fn main() -> ExitCode {
@@ -298,9 +440,4 @@ pub fn model_dir(models: &ModelArgs, task: &str) -> Result<PathBuf> {
     dir.with_context(|| {
         format!("no model folder for `{task}`: pass --models DIR or --{task}-model DIR")
     })
-}
-
-#[allow(dead_code)]
-fn exists(p: &Path) -> bool {
-    p.exists()
 }

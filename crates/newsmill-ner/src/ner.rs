@@ -183,20 +183,20 @@ impl NerModel {
                 base += s.enc.ids.len();
                 let mut word_probs: Vec<Option<&[f32]>> = vec![None; s.words.len()];
                 let mut prev_word = None;
+                // windows are in order and own consecutive ranges: walk them with the pieces
+                let mut k = 0usize;
                 for (local, &w) in s.enc.word.iter().enumerate() {
                     if prev_word == Some(w) {
                         continue;
                     }
                     prev_word = Some(w);
                     let piece = sentence_base + local;
-                    let Some(k) = u
-                        .windows
-                        .iter()
-                        .position(|win| win.own_start <= piece && piece < win.own_end)
-                    else {
+                    while k < u.windows.len() && u.windows[k].own_end <= piece {
+                        k += 1;
+                    }
+                    let Some(win) = u.windows.get(k).filter(|win| win.own_start <= piece) else {
                         continue;
                     };
-                    let win = &u.windows[k];
                     let Some(row) = probs.get(first_input + k) else {
                         continue;
                     };

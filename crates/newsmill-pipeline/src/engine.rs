@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
@@ -25,6 +26,9 @@ pub struct EngineOptions {
     pub job_articles: usize,
     /// Characters per job: a job closes early when its texts reach this size.
     pub job_chars: usize,
+    /// Records at the start of the input already written by an earlier run (`--resume`):
+    /// they are read (to cut jobs exactly as a fresh run does) but not written.
+    pub skip_records: u64,
 }
 
 impl Default for EngineOptions {
@@ -34,6 +38,7 @@ impl Default for EngineOptions {
             intra_threads: 1,
             job_articles: 32,
             job_chars: 200_000,
+            skip_records: 0,
         }
     }
 }
@@ -42,6 +47,8 @@ impl Default for EngineOptions {
 #[derive(Debug, Clone, Default)]
 pub struct RunSummary {
     pub records: usize,
+    /// The stop flag was raised: reading stopped early, everything read was written.
+    pub interrupted: bool,
     pub stats: GroupStats,
     pub elapsed: Duration,
     pub model_load: Duration,
@@ -50,6 +57,8 @@ pub struct RunSummary {
 struct Job {
     index: u64,
     items: Vec<Item>,
+    /// Output lines of the first records not to write (already written by an earlier run).
+    drop_first: usize,
 }
 
 /// Annotates `source` and writes one line per record to `out`, in input order. `on_record` is
@@ -68,7 +77,15 @@ pub fn run(
             .open(fields.clone())
             .map_err(|e| PipelineError::Input(format!("{source:?}: {e}")))
     };
-    run_with(open, paths, opts, engine, out, on_record)
+    run_with(
+        open,
+        paths,
+        opts,
+        engine,
+        out,
+        on_record,
+        &AtomicBool::new(false),
+    )
 }
 
 /// Like [`run`] over records from `open`, which is called once the models are loaded.
@@ -79,6 +96,7 @@ pub fn run_with(
     engine: &EngineOptions,
     out: &mut dyn Write,
     on_record: &(dyn Fn(u64) + Sync),
+    stop: &AtomicBool,
 ) -> Result<RunSummary, PipelineError> {
     let started = Instant::now();
     let workers = engine.workers.max(1);
@@ -112,7 +130,7 @@ pub fn run_with(
     let mut write_err: Option<std::io::Error> = None;
     std::thread::scope(|scope| {
         let engine_r = engine.clone();
-        scope.spawn(move || read_jobs(reader, &engine_r, job_tx, ticket_rx));
+        scope.spawn(move || read_jobs(reader, &engine_r, job_tx, ticket_rx, stop));
         let intra = engine.intra_threads;
         scope.spawn(move || {
             pool.scope(move |s| {
@@ -159,6 +177,7 @@ pub fn run_with(
         return Err(PipelineError::Output(e.to_string()));
     }
     summary.elapsed = started.elapsed();
+    summary.interrupted = stop.load(Ordering::SeqCst);
     Ok(summary)
 }
 
@@ -169,11 +188,19 @@ fn read_jobs(
     engine: &EngineOptions,
     job_tx: Sender<Job>,
     tickets: Receiver<()>,
+    stop: &AtomicBool,
 ) {
     let mut index = 0u64;
     let mut items = Vec::new();
     let mut chars = 0usize;
-    let send = |items: Vec<Item>, index: &mut u64| -> bool {
+    let mut position = 0u64; // records read so far
+                             // A job is sent unless all its records are skipped; a job that straddles the skip point is
+                             // annotated whole (so batches are the ones a fresh run makes) and its skipped lines dropped.
+    let send = |items: Vec<Item>, first: u64, index: &mut u64| -> bool {
+        let n = items.len() as u64;
+        if first + n <= engine.skip_records {
+            return true;
+        }
         if tickets.recv().is_err() {
             return false;
         }
@@ -181,23 +208,30 @@ fn read_jobs(
             .send(Job {
                 index: *index,
                 items,
+                drop_first: engine.skip_records.saturating_sub(first) as usize,
             })
             .is_ok();
         *index += 1;
         ok
     };
+    let mut first = 0u64;
     for item in reader {
+        if stop.load(Ordering::SeqCst) && position >= engine.skip_records {
+            break;
+        }
+        position += 1;
         chars += item.as_ref().map_or(0, |a| a.text.len());
         items.push(item);
         if items.len() >= engine.job_articles || chars >= engine.job_chars {
-            if !send(std::mem::take(&mut items), &mut index) {
+            if !send(std::mem::take(&mut items), first, &mut index) {
                 return;
             }
+            first = position;
             chars = 0;
         }
     }
     if !items.is_empty() {
-        send(items, &mut index);
+        send(items, first, &mut index);
     }
 }
 
@@ -208,7 +242,8 @@ fn work_loop(
     results: &Sender<JobResult>,
 ) {
     for job in jobs.iter() {
-        let (lines, stats) = annotate_group(models, job.items, opts);
+        let (mut lines, stats) = annotate_group(models, job.items, opts);
+        lines.drain(..job.drop_first.min(lines.len()));
         if results.send((job.index, lines, stats)).is_err() {
             return;
         }
