@@ -57,14 +57,16 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             eval_ner(&model, file, budget)?
         }
         EvalTask::Stance { file } => {
-            let model = SequenceModel::load(&model_dir(&args.models, "stance")?)?;
+            let model =
+                SequenceModel::load(&model_dir(&args.models, "stance")?, args.run.precision())?;
             eval_stance(&model, file, budget)?
         }
         EvalTask::Sentiment {
             file,
             heldout_every,
         } => {
-            let model = SequenceModel::load(&model_dir(&args.models, "sentiment")?)?;
+            let model =
+                SequenceModel::load(&model_dir(&args.models, "sentiment")?, args.run.precision())?;
             eval_sentiment(&model, file, *heldout_every, budget)?
         }
     };

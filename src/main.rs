@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use newsmill_model::Precision;
 use newsmill_ner::{Decoding, NerOptions};
 use newsmill_pipeline::input::{Fields, Item, Source};
 use newsmill_pipeline::{AnnotateOptions, EngineOptions, ModelPaths, PipelineError, Tasks};
@@ -105,6 +106,16 @@ pub struct RunArgs {
     /// up to --window), `auto` (as the model's config.json says it was trained)
     #[arg(long, value_enum, default_value_t = ContextArg::Auto, global = true)]
     ner_context: ContextArg,
+    /// Arithmetic of the encoders' Linear layers: fp32 (rust-bert), or int8 (fbgemm int8
+    /// weights, dynamically quantized activations; BERT models)
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Fp32, global = true)]
+    precision: PrecisionArg,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+enum PrecisionArg {
+    Fp32,
+    Int8,
 }
 
 #[derive(Copy, Clone, ValueEnum)]
@@ -130,6 +141,14 @@ impl RunArgs {
                 ContextArg::Sentence => Some(false),
                 ContextArg::Packed => Some(true),
             },
+            precision: self.precision(),
+        }
+    }
+
+    pub fn precision(&self) -> Precision {
+        match self.precision {
+            PrecisionArg::Fp32 => Precision::Fp32,
+            PrecisionArg::Int8 => Precision::Int8,
         }
     }
 

@@ -8,11 +8,12 @@
 
 mod config;
 mod error;
+mod int8;
 mod model;
 
 pub use config::{ModelConfig, ModelType};
 pub use error::ModelError;
-pub use model::{BatchStats, Classifier, Head, Logits};
+pub use model::{BatchStats, Classifier, Head, Logits, Precision};
 
 /// Measures the matmul throughput of this machine in GFLOP/s: `threads` threads at once, each
 /// with one libtorch thread, multiplying fp32 matrices of the encoder's feed-forward shape

@@ -60,7 +60,18 @@ pub struct Classifier {
     pub head: Head,
     pub dir: PathBuf,
     net: Net,
+    int8: Option<crate::int8::Int8Bert>,
     _vs: nn::VarStore,
+}
+
+/// Arithmetic of the encoder's Linear layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// rust-bert's fp32 model.
+    #[default]
+    Fp32,
+    /// fbgemm int8 weights with dynamically quantized activations (BERT models only).
+    Int8,
 }
 
 fn missing(path: PathBuf) -> ModelError {
@@ -77,6 +88,11 @@ fn panic_reason(p: Box<dyn std::any::Any + Send>) -> String {
 impl Classifier {
     /// Loads `dir` (config.json, tokenizer.json, model.safetensors) for `head`.
     pub fn load(dir: &Path, head: Head) -> Result<Self, ModelError> {
+        Self::load_with(dir, head, Precision::Fp32)
+    }
+
+    /// Loads `dir` for `head` in the given precision. Int8 is available for BERT models.
+    pub fn load_with(dir: &Path, head: Head, precision: Precision) -> Result<Self, ModelError> {
         if !dir.is_dir() {
             return Err(ModelError::NotAFolder(dir.to_path_buf()));
         }
@@ -138,12 +154,29 @@ impl Classifier {
             ))
         })??;
         load_weights(&vs, &weights)?;
+        let int8 = match precision {
+            Precision::Fp32 => None,
+            Precision::Int8 if config.model_type != ModelType::Bert => {
+                return Err(build(format!(
+                    "int8 is implemented for BERT models, not {:?}",
+                    config.model_type
+                )))
+            }
+            Precision::Int8 => {
+                let heads = config.raw["num_attention_heads"].as_i64().unwrap_or(1);
+                Some(
+                    crate::int8::Int8Bert::new(&vs.variables(), heads, config.dims.2, head, true)
+                        .map_err(build)?,
+                )
+            }
+        };
         Ok(Classifier {
             config,
             encoder,
             head,
             dir: dir.to_path_buf(),
             net: built,
+            int8,
             _vs: vs,
         })
     }
@@ -187,6 +220,12 @@ impl Classifier {
         let out = catch_unwind(AssertUnwindSafe(|| {
             tch::no_grad(|| -> Result<Tensor, String> {
                 let t = types.as_ref();
+                if let Some(q) = &self.int8 {
+                    return Ok(q
+                        .forward(&ids, &mask, t)
+                        .softmax(-1, Kind::Float)
+                        .contiguous());
+                }
                 let logits = match &self.net {
                     Net::BertToken(m) => {
                         m.forward_t(Some(&ids), Some(&mask), t, None, None, false)

@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use newsmill_model::{BatchStats, Classifier, Head};
+use newsmill_model::{BatchStats, Classifier, Head, Precision};
 use newsmill_text::{case_class, split_words, Encoded, Span, Window, Windowing};
 
 use crate::decode::{decode_words, Decoding};
@@ -27,6 +27,7 @@ pub struct NerOptions {
     /// sentence an input of its own. `None`: pack when the model's config.json says it was
     /// trained packed (`newsmill.context`), otherwise one sentence per input.
     pub pack_sentences: Option<bool>,
+    pub precision: Precision,
 }
 
 /// A token-classification model with its tag set.
@@ -66,7 +67,7 @@ impl PreparedText {
 impl NerModel {
     pub fn load(dir: &Path, opts: NerOptions) -> Result<Self, NerError> {
         opts.windowing.validate()?;
-        let clf = Classifier::load(dir, Head::Token)?;
+        let clf = Classifier::load_with(dir, Head::Token, opts.precision)?;
         let tags = TagSet::new(clf.labels(), &clf.config.path.display().to_string())?;
         let mut opts = opts;
         if opts.pack_sentences.is_none() {

@@ -120,12 +120,18 @@ impl Models {
                 None
             },
             sentiment: if t.sentiment {
-                Some(SequenceModel::load(need(&paths.sentiment, "sentiment")?)?)
+                Some(SequenceModel::load(
+                    need(&paths.sentiment, "sentiment")?,
+                    opts.ner.precision,
+                )?)
             } else {
                 None
             },
             stance: if t.stance || !opts.targets.is_empty() {
-                Some(SequenceModel::load(need(&paths.stance, "stance")?)?)
+                Some(SequenceModel::load(
+                    need(&paths.stance, "stance")?,
+                    opts.ner.precision,
+                )?)
             } else {
                 None
             },

@@ -10,7 +10,7 @@ pub use targets::find_targets;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use newsmill_model::{Classifier, Head, ModelError};
+use newsmill_model::{Classifier, Head, ModelError, Precision};
 use newsmill_text::Span;
 
 /// Errors of the stance/sentiment crate.
@@ -63,9 +63,9 @@ pub struct SequenceModel {
 }
 
 impl SequenceModel {
-    pub fn load(dir: &Path) -> Result<Self, StanceError> {
+    pub fn load(dir: &Path, precision: Precision) -> Result<Self, StanceError> {
         Ok(SequenceModel {
-            clf: Classifier::load(dir, Head::Sequence)?,
+            clf: Classifier::load_with(dir, Head::Sequence, precision)?,
         })
     }
 

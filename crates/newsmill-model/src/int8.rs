@@ -1,0 +1,354 @@
+//! An int8 BERT encoder: the same weights as the rust-bert model, with every Linear layer of
+//! the encoder run by libtorch's fbgemm kernels (`fbgemm_linear_int8_weight_fp32_activation`:
+//! int8 weights quantized once per tensor, activations quantized per call). This is the
+//! arithmetic of PyTorch's dynamic quantization of Linear layers; embeddings, LayerNorm,
+//! softmax, attention products and the classifier head stay fp32.
+
+use std::collections::HashMap;
+
+use tch::{Kind, Tensor};
+
+use crate::model::Head;
+
+enum Linear {
+    F32 {
+        w: Tensor,
+        b: Tensor,
+    },
+    /// Output rows in groups, each quantized with its own scale: close to per-channel
+    /// accuracy with one kernel call per group.
+    Int8(Vec<QuantGroup>),
+}
+
+struct QuantGroup {
+    q: Tensor,
+    packed: Tensor,
+    col_offsets: Tensor,
+    scale: f64,
+    zero_point: i64,
+    b: Tensor,
+}
+
+/// Output-row groups per quantized Linear. Measured on CoNLL dev with the default NER model
+/// (fp32: 93.18 F1): 1 group 92.45, 2 groups 92.86, 4 groups 93.20, 8 groups 93.02, 32 groups
+/// 93.15; each group re-quantizes the activations, so more groups cost time.
+const GROUPS: i64 = 4;
+
+impl Linear {
+    fn f32(w: &Tensor, b: &Tensor) -> Linear {
+        Linear::F32 {
+            w: w.shallow_clone(),
+            b: b.shallow_clone(),
+        }
+    }
+
+    /// Per-tensor affine quantization of `w` (`[out, in]`) to 7 bits in int8 storage. The
+    /// fbgemm kernel quantizes activations to the full uint8 range and multiplies with
+    /// pairwise int16 accumulation (vpmaddubsw), which saturates when both operands use all 8
+    /// bits; 7-bit weights keep every pair sum below 2^15 (PyTorch's `reduce_range` serves the
+    /// same purpose). Measured on a random 32→48 layer: full-range weights gave 3.1% max
+    /// relative error (saturation), 7-bit weights 1.3%.
+    fn int8(w: &Tensor, b: &Tensor) -> Result<Linear, tch::TchError> {
+        let n = w.size()[0];
+        let g = GROUPS.min(n);
+        let rows = (n + g - 1) / g;
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < n {
+            let len = rows.min(n - start);
+            out.push(QuantGroup::new(
+                &w.f_narrow(0, start, len)?,
+                &b.f_narrow(0, start, len)?,
+            )?);
+            start += len;
+        }
+        Ok(Linear::Int8(out))
+    }
+}
+
+impl QuantGroup {
+    fn new(w: &Tensor, b: &Tensor) -> Result<QuantGroup, tch::TchError> {
+        let w = w.f_contiguous()?;
+        let min = w.f_min()?.double_value(&[]).min(0.0);
+        let max = w.f_max()?.double_value(&[]).max(0.0);
+        let (qmin, qmax) = (-64.0f64, 63.0f64);
+        let mut scale = (max - min) / (qmax - qmin);
+        if scale == 0.0 {
+            scale = 0.1;
+        }
+        let zp = (qmin - min / scale).round().clamp(qmin, qmax);
+        let q = w
+            .f_div_scalar(scale)?
+            .f_round()?
+            .f_add_scalar(zp)?
+            .f_clamp(qmin, qmax)?
+            .f_to_kind(Kind::Int8)?;
+        let k = w.size()[1];
+        let col_offsets = q
+            .f_to_kind(Kind::Int)?
+            .f_sum_dim_intlist(&[1i64][..], false, Kind::Int)?
+            .f_sub_scalar(zp as i64 * k)?
+            .f_to_kind(Kind::Int)?;
+        let packed = q.f_fbgemm_pack_quantized_matrix()?;
+        Ok(QuantGroup {
+            q,
+            packed,
+            col_offsets,
+            scale,
+            zero_point: zp as i64,
+            b: b.f_contiguous()?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.f_fbgemm_linear_int8_weight_fp32_activation(
+            &self.q,
+            &self.packed,
+            &self.col_offsets,
+            tch::Scalar::float(self.scale),
+            tch::Scalar::int(self.zero_point),
+            &self.b,
+        )
+        .expect("fbgemm int8 linear on a validated model (callers catch panics)")
+    }
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        match self {
+            Linear::F32 { w, b } => x.linear(w, Some(b)),
+            Linear::Int8(groups) if groups.len() == 1 => groups[0].forward(x),
+            Linear::Int8(groups) => {
+                let parts: Vec<Tensor> = groups.iter().map(|g| g.forward(x)).collect();
+                Tensor::cat(&parts, -1)
+            }
+        }
+    }
+}
+
+struct Layer {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    attn_out: Linear,
+    attn_ln: (Tensor, Tensor),
+    inter: Linear,
+    out: Linear,
+    out_ln: (Tensor, Tensor),
+}
+
+/// A BERT classifier whose encoder Linear layers run in int8.
+pub struct Int8Bert {
+    word: Tensor,
+    pos: Tensor,
+    types: Tensor,
+    emb_ln: (Tensor, Tensor),
+    layers: Vec<Layer>,
+    heads: i64,
+    eps: f64,
+    pooler: Option<Linear>,
+    classifier: Linear,
+}
+
+fn get<'a>(vars: &'a HashMap<String, Tensor>, name: &str) -> Result<&'a Tensor, String> {
+    vars.get(name)
+        .ok_or_else(|| format!("int8: no variable `{name}`"))
+}
+
+impl Int8Bert {
+    /// Builds from the variables of a loaded rust-bert BERT classifier (Hugging Face names).
+    /// With `quantize` false every layer stays fp32: the reference the tests compare rust-bert
+    /// with, to check this forward pass.
+    pub fn new(
+        vars: &HashMap<String, Tensor>,
+        heads: i64,
+        layers: usize,
+        head: Head,
+        quantize: bool,
+    ) -> Result<Self, String> {
+        let v = |n: &str| get(vars, n).map(|t| t.shallow_clone());
+        let q8 = |p: &str| -> Result<Linear, String> {
+            let (w, b) = (
+                get(vars, &format!("{p}.weight"))?,
+                get(vars, &format!("{p}.bias"))?,
+            );
+            if !quantize {
+                return Ok(Linear::f32(w, b));
+            }
+            Linear::int8(w, b).map_err(|e| format!("int8: quantizing {p}: {e}"))
+        };
+        let ln = |p: &str| -> Result<(Tensor, Tensor), String> {
+            Ok((v(&format!("{p}.weight"))?, v(&format!("{p}.bias"))?))
+        };
+        let mut ls = Vec::with_capacity(layers);
+        for i in 0..layers {
+            let p = format!("bert.encoder.layer.{i}");
+            ls.push(Layer {
+                q: q8(&format!("{p}.attention.self.query"))?,
+                k: q8(&format!("{p}.attention.self.key"))?,
+                v: q8(&format!("{p}.attention.self.value"))?,
+                attn_out: q8(&format!("{p}.attention.output.dense"))?,
+                attn_ln: ln(&format!("{p}.attention.output.LayerNorm"))?,
+                inter: q8(&format!("{p}.intermediate.dense"))?,
+                out: q8(&format!("{p}.output.dense"))?,
+                out_ln: ln(&format!("{p}.output.LayerNorm"))?,
+            });
+        }
+        let pooler = match head {
+            Head::Sequence => Some(Linear::f32(
+                get(vars, "bert.pooler.dense.weight")?,
+                get(vars, "bert.pooler.dense.bias")?,
+            )),
+            Head::Token => None,
+        };
+        Ok(Int8Bert {
+            word: v("bert.embeddings.word_embeddings.weight")?,
+            pos: v("bert.embeddings.position_embeddings.weight")?,
+            types: v("bert.embeddings.token_type_embeddings.weight")?,
+            emb_ln: ln("bert.embeddings.LayerNorm")?,
+            layers: ls,
+            heads,
+            eps: 1e-12,
+            pooler,
+            classifier: Linear::f32(
+                get(vars, "classifier.weight")?,
+                get(vars, "classifier.bias")?,
+            ),
+        })
+    }
+
+    /// Logits of a batch (`ids`, `mask`, `types`: `[rows, cols]` int64).
+    pub fn forward(&self, ids: &Tensor, mask: &Tensor, types: Option<&Tensor>) -> Tensor {
+        let (rows, cols) = (ids.size()[0], ids.size()[1]);
+        let positions = Tensor::arange(cols, (Kind::Int64, ids.device())).unsqueeze(0);
+        let mut x = ids.embedding_for(&self.word) + positions.embedding_for(&self.pos);
+        x = match types {
+            Some(t) => x + t.embedding_for(&self.types),
+            None => x + Tensor::zeros_like(ids).embedding_for(&self.types),
+        };
+        let h = x.size()[2];
+        x = x.layer_norm(
+            [h],
+            Some(&self.emb_ln.0),
+            Some(&self.emb_ln.1),
+            self.eps,
+            true,
+        );
+        let d = h / self.heads;
+        // additive mask: 0 where attended, -10000 on padding
+        let bias = (mask.to_kind(Kind::Float).ones_like() - mask.to_kind(Kind::Float))
+            .view([rows, 1, 1, cols])
+            * -10000.0;
+        let split = |t: Tensor| t.view([rows, cols, self.heads, d]).transpose(1, 2);
+        for l in &self.layers {
+            let q = split(l.q.forward(&x));
+            let k = split(l.k.forward(&x));
+            let v = split(l.v.forward(&x));
+            let scores = q.matmul(&k.transpose(-1, -2)) / (d as f64).sqrt() + &bias;
+            let ctx = scores
+                .softmax(-1, Kind::Float)
+                .matmul(&v)
+                .transpose(1, 2)
+                .contiguous()
+                .view([rows, cols, h]);
+            let a = (l.attn_out.forward(&ctx) + &x).layer_norm(
+                [h],
+                Some(&l.attn_ln.0),
+                Some(&l.attn_ln.1),
+                self.eps,
+                true,
+            );
+            let f = l.out.forward(&l.inter.forward(&a).gelu("none"));
+            x = (f + &a).layer_norm([h], Some(&l.out_ln.0), Some(&l.out_ln.1), self.eps, true);
+        }
+        match &self.pooler {
+            Some(p) => self.classifier.forward(&p.forward(&x.select(1, 0)).tanh()),
+            None => self.classifier.forward(&x),
+        }
+    }
+}
+
+trait EmbeddingFor {
+    fn embedding_for(&self, table: &Tensor) -> Tensor;
+}
+
+impl EmbeddingFor for Tensor {
+    fn embedding_for(&self, table: &Tensor) -> Tensor {
+        Tensor::embedding(table, self, -1, false, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_bert::bert::{BertConfig, BertForSequenceClassification, BertForTokenClassification};
+
+    fn config() -> BertConfig {
+        serde_json::from_value(serde_json::json!({
+            "hidden_act": "gelu", "attention_probs_dropout_prob": 0.1, "hidden_dropout_prob": 0.1,
+            "hidden_size": 32, "initializer_range": 0.2, "intermediate_size": 64,
+            "max_position_embeddings": 40, "num_attention_heads": 4, "num_hidden_layers": 2,
+            "type_vocab_size": 4, "vocab_size": 50, "id2label": {"0": "a", "1": "b", "2": "c"}
+        }))
+        .unwrap()
+    }
+
+    fn batch() -> (Tensor, Tensor, Tensor) {
+        let ids = Tensor::from_slice(&[2i64, 7, 9, 11, 3, 2, 5, 3, 0, 0]).view([2, 5]);
+        let mask = Tensor::from_slice(&[1i64, 1, 1, 1, 1, 1, 1, 1, 0, 0]).view([2, 5]);
+        let types = Tensor::from_slice(&[0i64, 1, 2, 3, 0, 0, 1, 0, 0, 0]).view([2, 5]);
+        (ids, mask, types)
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+        (a - b).abs().max().double_value(&[])
+    }
+
+    #[test]
+    fn int8_linear_is_close_to_fp32() {
+        tch::manual_seed(5);
+        let w = Tensor::randn([48, 32], (Kind::Float, tch::Device::Cpu)) * 0.1;
+        let b = Tensor::randn([48], (Kind::Float, tch::Device::Cpu));
+        let x = Tensor::randn([3, 7, 32], (Kind::Float, tch::Device::Cpu));
+        let want = Linear::f32(&w, &b).forward(&x);
+        let got = Linear::int8(&w, &b).unwrap().forward(&x);
+        assert_eq!(got.size(), vec![3, 7, 48]);
+        let rel = max_diff(&want, &got) / want.abs().max().double_value(&[]);
+        assert!(rel < 0.02, "relative error {rel}");
+    }
+
+    #[test]
+    fn own_forward_matches_rust_bert_and_int8_is_close() {
+        tch::manual_seed(3);
+        let (ids, mask, types) = batch();
+        // token head
+        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+        let m = BertForTokenClassification::new(vs.root(), &config()).unwrap();
+        let want = tch::no_grad(|| {
+            m.forward_t(Some(&ids), Some(&mask), Some(&types), None, None, false)
+                .logits
+        });
+        let own = Int8Bert::new(&vs.variables(), 4, 2, Head::Token, false).unwrap();
+        let got = tch::no_grad(|| own.forward(&ids, &mask, Some(&types)));
+        // compare real positions only
+        let real = mask.unsqueeze(-1).to_kind(Kind::Float);
+        assert!(max_diff(&(&want * &real), &(&got * &real)) < 1e-4);
+        let q = Int8Bert::new(&vs.variables(), 4, 2, Head::Token, true).unwrap();
+        let got8 = tch::no_grad(|| q.forward(&ids, &mask, Some(&types)));
+        let d = max_diff(
+            &(want.softmax(-1, Kind::Float) * &real),
+            &(got8.softmax(-1, Kind::Float) * &real),
+        );
+        assert!(d < 0.05, "int8 probabilities differ by {d}");
+        // sequence head
+        let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+        let m = BertForSequenceClassification::new(vs.root(), &config()).unwrap();
+        let want = tch::no_grad(|| {
+            m.forward_t(Some(&ids), Some(&mask), Some(&types), None, None, false)
+                .logits
+        });
+        let own = Int8Bert::new(&vs.variables(), 4, 2, Head::Sequence, false).unwrap();
+        let got = tch::no_grad(|| own.forward(&ids, &mask, Some(&types)));
+        assert!(max_diff(&want, &got) < 1e-4);
+    }
+}
