@@ -188,4 +188,37 @@ fn example_article_entities_and_offsets() {
         .unwrap()
         .iter()
         .all(|e| e["stance"].is_object()));
+    // actors: Putin's mentions ("Vladimir Putin", "Putin", "Putin’s") merge into one actor
+    let actors = r["actors"].as_array().unwrap();
+    let actor = |name: &str| {
+        actors
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("no actor {name}"))
+    };
+    assert!(actor("Vladimir Putin")["mentions"].as_u64().unwrap() >= 5);
+    assert_eq!(actor("Vladimir Putin")["label"], "PER");
+    assert_eq!(
+        actors
+            .iter()
+            .filter(|a| a["name"].as_str().unwrap().contains("Putin"))
+            .count(),
+        1
+    );
+    for name in [
+        "Kim Jong Un",
+        "Yuri Ushakov",
+        "North Korea",
+        "Russia",
+        "Pyongyang",
+        "Ukraine",
+    ] {
+        assert!(
+            actor(name)["stance"]["label"].is_string(),
+            "{name} has a stance"
+        );
+    }
+    assert!(actors.iter().all(|a| a["stance"].is_object()));
+    assert_eq!(r["summary"]["salient"][0]["name"], "Vladimir Putin");
+    assert!(r["summary"]["tone"]["label"].is_string());
 }
