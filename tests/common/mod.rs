@@ -108,20 +108,29 @@ pub fn write_tiny_model(dir: &Path, labels: &[&str], token_head: bool, case_feat
 pub fn tiny_models() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("newsmill-tiny-{}", std::process::id()));
-        write_tiny_model(&dir.join("ner"), NER_LABELS, true, true);
+        // made in a private folder, then renamed into place, so concurrent test binaries
+        // never see a half-written model and /tmp does not fill with copies
+        let dir = std::env::temp_dir().join("newsmill-tiny-models-v1");
+        if dir.join("stance/model.safetensors").is_file() {
+            return dir;
+        }
+        let tmp = std::env::temp_dir().join(format!("newsmill-tiny-{}", std::process::id()));
+        write_tiny_model(&tmp.join("ner"), NER_LABELS, true, true);
         write_tiny_model(
-            &dir.join("sentiment"),
+            &tmp.join("sentiment"),
             &["negative", "positive"],
             false,
             false,
         );
         write_tiny_model(
-            &dir.join("stance"),
+            &tmp.join("stance"),
             &["negative", "neutral", "positive"],
             false,
             false,
         );
+        if std::fs::rename(&tmp, &dir).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
         dir
     })
 }
