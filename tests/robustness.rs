@@ -137,7 +137,7 @@ fn ctrl_c_flushes_complete_lines_and_resume_finishes() {
     let input = dir.path().join("in.jsonl");
     write_corpus(&input, 400, 6);
     let out = dir.path().join("out.jsonl");
-    let mut child = annotate_cmd(&input, &out, &[]).spawn().unwrap();
+    let child = annotate_cmd(&input, &out, &[]).spawn().unwrap();
     wait_for_lines(&out, 20);
     let pid = child.id().to_string();
     assert!(Command::new("kill")
