@@ -23,7 +23,7 @@ import time
 import torch
 from transformers import pipeline
 
-SPLIT = re.compile(r"(?<=[.!?][\"'”’)]?)\s+(?=[A-Z0-9\"“‘(])")
+SPLIT = re.compile(r"(?<=[.!?\"'”’)])\s+(?=[A-Z0-9\"“‘(])")
 
 
 def sentences(text):

@@ -87,10 +87,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1, global = true)]
     intra_threads: usize,
     /// Padded tokens per model batch
-    #[arg(long, default_value_t = 4096, global = true)]
+    #[arg(long, default_value_t = 2048, global = true)]
     batch_tokens: usize,
     /// Articles batched together as one job
-    #[arg(long, default_value_t = 32, global = true)]
+    #[arg(long, default_value_t = 128, global = true)]
     job_articles: usize,
     /// NER input length in wordpieces, special tokens included (at most the model's positions):
     /// consecutive sentences are packed up to this length, longer sentences are windowed

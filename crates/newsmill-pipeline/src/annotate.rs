@@ -89,7 +89,7 @@ impl Default for AnnotateOptions {
         AnnotateOptions {
             tasks: Tasks::default(),
             ner: NerOptions::default(),
-            token_budget: 4096,
+            token_budget: 2048,
             include_text: true,
             targets: Vec::new(),
         }

@@ -36,7 +36,7 @@ impl Default for EngineOptions {
         EngineOptions {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             intra_threads: 1,
-            job_articles: 32,
+            job_articles: 128,
             job_chars: 200_000,
             skip_records: 0,
         }
