@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use newsmill_model::BatchStats;
 use newsmill_ner::{Entity, NerModel, NerOptions, PreparedText};
-use newsmill_stance::{find_targets, group_actors, mean_stance, Mention, Scored, SequenceModel};
+use newsmill_stance::{
+    find_targets, group_actors, mean_stance, Actor, Mention, Scored, SequenceModel,
+};
 use newsmill_text::{segment, CharIndex, Span};
 
 use crate::input::{Article, BadRecord, Item};
@@ -486,15 +488,9 @@ fn build_actors(entities: &mut [EntityOut], targets: &mut [TargetOut]) -> Vec<Ac
     let (groups, actor_of) = group_actors(&mentions);
     let mut actors: Vec<ActorOut> = groups
         .into_iter()
-        .map(|a| ActorOut {
-            name: a.name,
-            label: a.label,
+        .map(|actor| ActorOut {
             kind: "entity".into(),
-            mentions: a.mentions,
-            first: a.first,
-            mention_ids: a.mention_ids,
-            stance: a.stance,
-            stance_counts: a.stance_counts,
+            actor,
         })
         .collect();
     for (e, a) in entities.iter_mut().zip(actor_of) {
@@ -515,14 +511,16 @@ fn build_actors(entities: &mut [EntityOut], targets: &mut [TargetOut]) -> Vec<Ac
             targets[i].actor = idx;
         }
         actors.push(ActorOut {
-            name,
-            label: "TARGET".into(),
             kind: "target".into(),
-            mentions: ids.len(),
-            first: targets[ids[0]].start,
-            mention_ids: ids,
-            stance,
-            stance_counts,
+            actor: Actor {
+                name,
+                label: "TARGET".into(),
+                mentions: ids.len(),
+                first: targets[ids[0]].start,
+                mention_ids: ids,
+                stance,
+                stance_counts,
+            },
         });
     }
     actors
@@ -540,7 +538,12 @@ fn summarize(
     let mut order: Vec<usize> = (0..actors.len())
         .filter(|&i| actors[i].kind == "entity")
         .collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(actors[i].mentions), actors[i].first));
+    order.sort_by_key(|&i| {
+        (
+            std::cmp::Reverse(actors[i].actor.mentions),
+            actors[i].actor.first,
+        )
+    });
     order.truncate(5);
     SummaryOut {
         sentences: sentences.len(),
@@ -557,9 +560,9 @@ fn summarize(
             .into_iter()
             .map(|i| SalientOut {
                 actor: i,
-                name: actors[i].name.clone(),
-                label: actors[i].label.clone(),
-                mentions: actors[i].mentions,
+                name: actors[i].actor.name.clone(),
+                label: actors[i].actor.label.clone(),
+                mentions: actors[i].actor.mentions,
             })
             .collect(),
     }

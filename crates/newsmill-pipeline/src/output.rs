@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use newsmill_stance::Scored;
+use newsmill_stance::{Actor, Scored};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the output changes shape.
@@ -44,22 +44,13 @@ pub struct TargetOut {
     pub actor: usize,
 }
 
+/// An actor (newsmill-stance's [`Actor`]) and what its mentions index.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ActorOut {
-    pub name: String,
-    /// PER, ORG, LOC, MISC (the most frequent label of its mentions), or TARGET.
-    pub label: String,
     /// `entity`: `mention_ids` index `entities`; `target`: they index `targets`.
     pub kind: String,
-    pub mentions: usize,
-    /// Character offset of the first mention.
-    pub first: usize,
-    pub mention_ids: Vec<usize>,
-    /// Mean of the mentions' stance probabilities, labelled by the largest.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub stance: Option<Scored>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
-    pub stance_counts: BTreeMap<String, usize>,
+    #[serde(flatten)]
+    pub actor: Actor,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
