@@ -22,7 +22,7 @@ fn tag_set() -> impl Strategy<Value = TagSet> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000), ..ProptestConfig::default() })]
 
     #[test]
     fn decoding(set in tag_set(), raw in prop::collection::vec(prop::collection::vec(0.0f32..1.0, 13), 0..30),

@@ -6,7 +6,7 @@ use newsmill_text::Span;
 use proptest::prelude::*;
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000), ..ProptestConfig::default() })]
 
     #[test]
     fn targets_on_boundaries(text in "(\\PC|[ ńİß😀北])*", target in "(\\PC|[ ńİß])*") {

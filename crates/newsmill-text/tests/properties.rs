@@ -57,7 +57,7 @@ fn check_spans(text: &str, spans: &[Span], within: Span) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000), ..ProptestConfig::default() })]
 
     #[test]
     fn segmentation_and_words(text in newsish()) {
