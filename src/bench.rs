@@ -79,40 +79,33 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         .collect();
     let (warm, timed) = items.split_at(args.warmup.min(items.len()));
     let paths = args.models.paths();
-    let feed = |v: &[Item]| {
+    // one engine run over in-memory records, output discarded
+    let run_over = |v: &[Item]| {
         let v = v.to_vec();
-        move || -> Result<Box<dyn Iterator<Item = Item> + Send>, PipelineError> {
+        let open = move || -> Result<Box<dyn Iterator<Item = Item> + Send>, PipelineError> {
             Ok(Box::new(v.into_iter()))
-        }
+        };
+        let never = std::sync::atomic::AtomicBool::new(false);
+        newsmill_pipeline::run_with(
+            open,
+            &paths,
+            &opts,
+            &engine,
+            &mut std::io::sink(),
+            &|_| {},
+            &never,
+        )
     };
     eprintln!(
         "newsmill bench: measuring peak matmul throughput ({} threads)",
         engine.workers
     );
     let peak = newsmill_model::measure_matmul_gflops(engine.workers, args.peak_seconds);
-    let nothing = |_| {};
-    let never = std::sync::atomic::AtomicBool::new(false);
     if !warm.is_empty() {
-        newsmill_pipeline::run_with(
-            feed(warm),
-            &paths,
-            &opts,
-            &engine,
-            &mut std::io::sink(),
-            &nothing,
-            &never,
-        )?;
+        run_over(warm)?;
     }
     eprintln!("newsmill bench: timing {} articles", timed.len());
-    let summary = newsmill_pipeline::run_with(
-        feed(timed),
-        &paths,
-        &opts,
-        &engine,
-        &mut std::io::sink(),
-        &nothing,
-        &never,
-    )?;
+    let summary = run_over(timed)?;
     let s = &summary.stats;
     let wall = (summary.elapsed - summary.model_load).as_secs_f64();
     let mut total = BatchStats::default();
