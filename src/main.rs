@@ -3,6 +3,27 @@
 mod bench;
 mod eval;
 
+/// jemalloc serves every allocation of the process, libtorch's included (see Cargo.toml).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's built-in options (the `MALLOC_CONF` environment variable still overrides them):
+/// freed pages are kept for reuse, never purged. Measured, NER int8 on BBC: with the default
+/// 10 s decay, purged pages fault back in on later batches (14.5 articles/s); without decay
+/// 22.0 articles/s, and peak RSS stays flat (812 MiB at 500 articles, 848 MiB at 2,225).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[export_name = "malloc_conf"]
+static MALLOC_CONF: ConfString = ConfString(c"dirty_decay_ms:-1,muzzy_decay_ms:-1".as_ptr());
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[repr(transparent)]
+struct ConfString(*const std::ffi::c_char);
+
+// SAFETY: the pointer is to a static, immutable C string.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+unsafe impl Sync for ConfString {}
+
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -374,50 +374,79 @@ impl Classifier {
     }
 }
 
+/// Groups sequences into batches of at most `token_budget` padded tokens (rows × longest):
+/// sequences are sorted by length (ties by position) and cut greedily, so a batch holds
+/// sequences of similar length. Returns each batch's member indices into `lengths`. Depends
+/// only on the lengths and the budget.
+pub fn plan_batches(lengths: &[usize], token_budget: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&i| (lengths[i], i));
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < order.len() {
+        // lengths ascend, so the last member sets the padded width
+        let mut end = k + 1;
+        while end < order.len() && lengths[order[end]] * (end - k + 1) <= token_budget.max(1) {
+            end += 1;
+        }
+        out.push(order[k..end].to_vec());
+        k = end;
+    }
+    out
+}
+
 impl Classifier {
     /// Runs many `(ids, type ids)` sequences (special tokens included), grouped by length into
-    /// batches of at most `token_budget` padded tokens. Returns, in input order, each
-    /// sequence's probabilities: `len × labels` for token heads, `labels` for sequence heads.
+    /// batches of at most `token_budget` padded tokens ([`plan_batches`]). Returns, in input
+    /// order, each sequence's probabilities: `len × labels` for token heads, `labels` for
+    /// sequence heads.
     pub fn predict(
         &self,
         items: &[(Vec<u32>, Vec<u32>)],
         token_budget: usize,
     ) -> Result<(Vec<Vec<f32>>, BatchStats), ModelError> {
-        let mut order: Vec<usize> = (0..items.len()).collect();
-        order.sort_by_key(|&i| (items[i].0.len(), i));
+        let lengths: Vec<usize> = items.iter().map(|i| i.0.len()).collect();
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); items.len()];
         let mut stats = BatchStats::default();
-        let mut k = 0;
-        while k < order.len() {
-            // lengths ascend, so the last member sets the padded width
-            let mut end = k + 1;
-            while end < order.len()
-                && items[order[end]].0.len() * (end - k + 1) <= token_budget.max(1)
-            {
-                end += 1;
+        for members in plan_batches(&lengths, token_budget) {
+            let (probs, st) = self.run_batch(items, &members)?;
+            stats.add(&st);
+            for (i, p) in members.into_iter().zip(probs) {
+                out[i] = p;
             }
-            let members = &order[k..end];
-            let seqs: Vec<(Vec<u32>, Vec<u32>)> =
-                members.iter().map(|&i| items[i].clone()).collect();
-            let batch = newsmill_text::pad_batch(&seqs, self.encoder.pad_id);
-            let t0 = std::time::Instant::now();
-            let logits = self.forward(&batch)?;
-            stats.forward_seconds += t0.elapsed().as_secs_f64();
-            stats.flops += self.encoder_flops(batch.rows, batch.cols);
-            stats.batches += 1;
-            stats.sequences += members.len();
-            stats.real_tokens += batch.real_tokens();
-            stats.padded_tokens += batch.rows * batch.cols;
-            for (row, &i) in members.iter().enumerate() {
-                out[i] = match self.head {
-                    Head::Token => (0..items[i].0.len())
-                        .flat_map(|c| logits.token(row, c).iter().copied())
-                        .collect(),
-                    Head::Sequence => logits.row(row).to_vec(),
-                };
-            }
-            k = end;
         }
         Ok((out, stats))
+    }
+
+    /// Runs the batch of `items[members]` (one of [`plan_batches`]'s) and returns each
+    /// member's probabilities, in member order.
+    pub fn run_batch(
+        &self,
+        items: &[(Vec<u32>, Vec<u32>)],
+        members: &[usize],
+    ) -> Result<(Vec<Vec<f32>>, BatchStats), ModelError> {
+        let seqs: Vec<(Vec<u32>, Vec<u32>)> = members.iter().map(|&i| items[i].clone()).collect();
+        let batch = newsmill_text::pad_batch(&seqs, self.encoder.pad_id);
+        let t0 = std::time::Instant::now();
+        let logits = self.forward(&batch)?;
+        let stats = BatchStats {
+            batches: 1,
+            sequences: members.len(),
+            real_tokens: batch.real_tokens(),
+            padded_tokens: batch.rows * batch.cols,
+            flops: self.encoder_flops(batch.rows, batch.cols),
+            forward_seconds: t0.elapsed().as_secs_f64(),
+        };
+        let probs = members
+            .iter()
+            .enumerate()
+            .map(|(row, &i)| match self.head {
+                Head::Token => (0..items[i].0.len())
+                    .flat_map(|c| logits.token(row, c).iter().copied())
+                    .collect(),
+                Head::Sequence => logits.row(row).to_vec(),
+            })
+            .collect();
+        Ok((probs, stats))
     }
 }

@@ -3,12 +3,15 @@
 
 use std::path::PathBuf;
 
-use newsmill_model::BatchStats;
+use std::cell::OnceCell;
+
+use newsmill_model::{plan_batches, BatchStats, Classifier, ModelError};
 use newsmill_ner::{Entity, NerModel, NerOptions, PreparedText};
 use newsmill_stance::{
     find_targets, group_actors, mean_stance, Actor, Mention, Scored, SequenceModel,
 };
 use newsmill_text::{segment, CharIndex, Span};
+use rayon::prelude::*;
 
 use crate::input::{Article, BadRecord, Item};
 use crate::output::{
@@ -141,6 +144,75 @@ impl Models {
     }
 }
 
+thread_local! {
+    /// The models of the engine's worker thread this runs on (installed once per thread).
+    static WORKER_MODELS: OnceCell<Models> = const { OnceCell::new() };
+}
+
+/// Gives the calling thread its own models; `false` if it already has some.
+pub(crate) fn install_worker_models(models: Models) -> bool {
+    WORKER_MODELS.with(|cell| cell.set(models).is_ok())
+}
+
+/// Runs `f` with the calling thread's installed models.
+pub(crate) fn with_worker_models<R>(f: impl FnOnce(Option<&Models>) -> R) -> R {
+    WORKER_MODELS.with(|cell| f(cell.get()))
+}
+
+/// Where a group's model batches run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batches {
+    /// One after another on the calling thread, with the models passed in.
+    Here,
+    /// Spread over the current rayon pool, each batch on whichever worker is free, with that
+    /// thread's installed models: a worker that runs out of jobs helps with another job's
+    /// batches. Results do not depend on which worker ran a batch.
+    Shared,
+}
+
+/// Which of a worker's models runs a phase.
+type Pick = fn(&Models) -> Option<&Classifier>;
+
+/// Runs `items` through the model `pick` selects, batched by length under `budget`; returns
+/// probabilities in input order.
+fn predict(
+    models: &Models,
+    pick: Pick,
+    items: &[(Vec<u32>, Vec<u32>)],
+    budget: usize,
+    where_: Batches,
+) -> Result<(Vec<Vec<f32>>, BatchStats), PipelineError> {
+    let lengths: Vec<usize> = items.iter().map(|i| i.0.len()).collect();
+    let plan = plan_batches(&lengths, budget);
+    let missing = || ModelError::Forward("worker thread without models".into());
+    let results: Vec<Result<(Vec<Vec<f32>>, BatchStats), ModelError>> = match where_ {
+        Batches::Here => {
+            let clf = pick(models).ok_or_else(missing)?;
+            plan.iter().map(|m| clf.run_batch(items, m)).collect()
+        }
+        Batches::Shared => plan
+            .par_iter()
+            .with_max_len(1)
+            .map(|m| {
+                with_worker_models(|wm| match wm.and_then(pick) {
+                    Some(clf) => clf.run_batch(items, m),
+                    None => Err(missing()),
+                })
+            })
+            .collect(),
+    };
+    let mut out: Vec<Vec<f32>> = vec![Vec::new(); items.len()];
+    let mut stats = BatchStats::default();
+    for (members, r) in plan.into_iter().zip(results) {
+        let (probs, st) = r?;
+        stats.add(&st);
+        for (i, p) in members.into_iter().zip(probs) {
+            out[i] = p;
+        }
+    }
+    Ok((out, stats))
+}
+
 /// Counters of one group's work. Times are summed over workers (busy seconds).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GroupStats {
@@ -156,7 +228,7 @@ pub struct GroupStats {
     pub decode_seconds: f64,
     /// Actors, summary and JSON rendering.
     pub render_seconds: f64,
-    /// Whole-group time (all of the above plus the forward passes).
+    /// Sum of the above and the forward passes: seconds some worker spent on this group.
     pub busy_seconds: f64,
 }
 
@@ -206,8 +278,8 @@ pub fn annotate_group(
     models: &Models,
     items: Vec<Item>,
     opts: &AnnotateOptions,
+    batches: Batches,
 ) -> (Vec<String>, GroupStats) {
-    let started = std::time::Instant::now();
     let mut stats = GroupStats::default();
     let mut slots: Vec<Result<usize, BadRecord>> = Vec::with_capacity(items.len());
     let mut work: Vec<Work> = Vec::new();
@@ -234,7 +306,7 @@ pub fn annotate_group(
             Err(b) => slots.push(Err(b)),
         }
     }
-    run_models(models, &mut work, opts, &mut stats);
+    run_models(models, &mut work, opts, batches, &mut stats);
     let t_render = std::time::Instant::now();
     let mut lines = Vec::with_capacity(slots.len());
     for slot in slots {
@@ -263,19 +335,30 @@ pub fn annotate_group(
         }
     }
     stats.render_seconds += t_render.elapsed().as_secs_f64();
-    stats.busy_seconds += started.elapsed().as_secs_f64();
+    stats.busy_seconds = stats.prepare_seconds
+        + stats.decode_seconds
+        + stats.render_seconds
+        + stats.ner.forward_seconds
+        + stats.sentiment.forward_seconds
+        + stats.stance.forward_seconds;
     (lines, stats)
 }
 
 /// Runs every model over the whole group; if a batched call fails, the articles are retried
 /// one by one so that only the article at fault becomes an error record.
-fn run_models(models: &Models, work: &mut [Work], opts: &AnnotateOptions, stats: &mut GroupStats) {
+fn run_models(
+    models: &Models,
+    work: &mut [Work],
+    opts: &AnnotateOptions,
+    batches: Batches,
+    stats: &mut GroupStats,
+) {
     if work.is_empty() {
         return;
     }
     let group = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut s = GroupStats::default();
-        run_models_batched(models, work, opts, &mut s).map(|_| s)
+        run_models_batched(models, work, opts, batches, &mut s).map(|_| s)
     }));
     match group {
         Ok(Ok(s)) => stats.add(&s),
@@ -286,7 +369,7 @@ fn run_models(models: &Models, work: &mut [Work], opts: &AnnotateOptions, stats:
                 w.stances.clear();
                 w.target_stances.clear();
                 w.prepared = None;
-                run_models(models, std::slice::from_mut(w), opts, stats);
+                run_models(models, std::slice::from_mut(w), opts, batches, stats);
             }
         }
         Ok(Err(e)) => work[0].failed = Some(("model", e.to_string())),
@@ -305,6 +388,7 @@ fn run_models_batched(
     models: &Models,
     work: &mut [Work],
     opts: &AnnotateOptions,
+    batches: Batches,
     stats: &mut GroupStats,
 ) -> Result<(), PipelineError> {
     let budget = opts.token_budget;
@@ -320,7 +404,13 @@ fn run_models_batched(
             w.prepared = Some(p);
         }
         stats.prepare_seconds += t0.elapsed().as_secs_f64();
-        let (probs, st) = ner.clf.predict(&inputs, budget)?;
+        let (probs, st) = predict(
+            models,
+            |m| m.ner.as_ref().map(|n| &n.clf),
+            &inputs,
+            budget,
+            batches,
+        )?;
         stats.ner.add(&st);
         let t0 = std::time::Instant::now();
         let mut at = 0;
@@ -341,7 +431,13 @@ fn run_models_batched(
             }
         }
         stats.prepare_seconds += t0.elapsed().as_secs_f64();
-        let (probs, st) = sm.clf.predict(&inputs, budget)?;
+        let (probs, st) = predict(
+            models,
+            |m| m.sentiment.as_ref().map(|n| &n.clf),
+            &inputs,
+            budget,
+            batches,
+        )?;
         stats.sentiment.add(&st);
         let mut it = probs.iter();
         for w in work.iter_mut() {
@@ -370,7 +466,13 @@ fn run_models_batched(
             }
         }
         stats.prepare_seconds += t0.elapsed().as_secs_f64();
-        let (probs, st) = st_model.clf.predict(&inputs, budget)?;
+        let (probs, st) = predict(
+            models,
+            |m| m.stance.as_ref().map(|n| &n.clf),
+            &inputs,
+            budget,
+            batches,
+        )?;
         stats.stance.add(&st);
         let mut it = probs.iter();
         for w in work.iter_mut() {

@@ -1,16 +1,21 @@
-//! The streaming engine: a reader thread groups records into jobs; worker threads of a rayon
-//! pool, each owning its models with its own libtorch thread setting, annotate jobs; the
-//! calling thread writes results in input order. Queues are bounded and at most
+//! The streaming engine: a reader thread groups records into jobs and hands each to a rayon
+//! pool whose worker threads each own their models (with their own libtorch thread setting);
+//! a job's model batches are spread over the pool, so a worker that runs out of jobs helps
+//! with the batches of another; the calling thread writes results in input order. At most
 //! `max_in_flight` jobs exist at once, so memory does not grow with the corpus.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
-use crate::annotate::{annotate_group, AnnotateOptions, GroupStats, ModelPaths, Models};
+use crate::annotate::{
+    annotate_group, install_worker_models, with_worker_models, AnnotateOptions, Batches,
+    GroupStats, ModelPaths, Models,
+};
 use crate::input::{Item, Source};
 
 use crate::PipelineError;
@@ -117,11 +122,28 @@ pub fn run_with(
     for _ in 0..max_in_flight {
         ticket_tx.send(()).expect("ticket channel has room");
     }
+    let intra = engine.intra_threads;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
         .thread_name(|i| format!("newsmill-worker-{i}"))
+        .start_handler(move |_| newsmill_model::set_torch_threads(intra))
         .build()
         .map_err(|e| PipelineError::Threads(e.to_string()))?;
+    // each worker thread takes one set of models for good
+    let slots: Mutex<Vec<Option<Models>>> =
+        Mutex::new(worker_models.into_iter().map(Some).collect());
+    let installed: Vec<bool> = pool.broadcast(|ctx| {
+        let models = slots
+            .lock()
+            .ok()
+            .and_then(|mut s| s.get_mut(ctx.index()).and_then(Option::take));
+        models.is_some_and(install_worker_models)
+    });
+    if installed.iter().any(|ok| !ok) {
+        return Err(PipelineError::Threads(
+            "could not give every worker its models".into(),
+        ));
+    }
 
     let mut summary = RunSummary {
         model_load,
@@ -131,18 +153,22 @@ pub fn run_with(
     std::thread::scope(|scope| {
         let engine_r = engine.clone();
         scope.spawn(move || read_jobs(reader, &engine_r, job_tx, ticket_rx, stop));
-        let intra = engine.intra_threads;
         scope.spawn(move || {
-            pool.scope(move |s| {
-                for models in worker_models {
-                    let job_rx = job_rx.clone();
+            pool.in_place_scope(|s| {
+                for job in job_rx.iter() {
                     let res_tx = res_tx.clone();
                     s.spawn(move |_| {
-                        newsmill_model::set_torch_threads(intra);
-                        work_loop(&models, opts, &job_rx, &res_tx);
+                        let result = with_worker_models(|models| {
+                            let models = models.expect("every pool thread got its models");
+                            annotate_group(models, job.items, opts, Batches::Shared)
+                        });
+                        let (mut lines, stats) = result;
+                        lines.drain(..job.drop_first.min(lines.len()));
+                        let _ = res_tx.send((job.index, lines, stats));
                     });
                 }
-            })
+            });
+            drop(res_tx);
         });
         // ordered writer
         let mut pending: BTreeMap<u64, (Vec<String>, GroupStats)> = BTreeMap::new();
@@ -232,20 +258,5 @@ fn read_jobs(
     }
     if !items.is_empty() {
         send(items, first, &mut index);
-    }
-}
-
-fn work_loop(
-    models: &Models,
-    opts: &AnnotateOptions,
-    jobs: &Receiver<Job>,
-    results: &Sender<JobResult>,
-) {
-    for job in jobs.iter() {
-        let (mut lines, stats) = annotate_group(models, job.items, opts);
-        lines.drain(..job.drop_first.min(lines.len()));
-        if results.send((job.index, lines, stats)).is_err() {
-            return;
-        }
     }
 }
