@@ -117,6 +117,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         "corpus": args.input,
         "articles": s.articles,
         "errors": s.errors,
+        "entities": s.entities,
         "tasks": args.tasks,
         "threads": {"workers": engine.workers, "intra_op_per_worker": engine.intra_threads,
                     "job_articles": engine.job_articles, "batch_tokens": opts.token_budget},

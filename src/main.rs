@@ -127,7 +127,7 @@ pub struct RunArgs {
     /// up to --window), `auto` (as the model's config.json says it was trained)
     #[arg(long, value_enum, default_value_t = ContextArg::Auto, global = true)]
     ner_context: ContextArg,
-    /// Arithmetic of the encoders' Linear layers: fp32 (rust-bert), or int8 (fbgemm int8
+    /// Arithmetic of the encoders' Linear layers: fp32, or int8 (fbgemm int8
     /// weights, dynamically quantized activations; BERT models)
     #[arg(long, value_enum, default_value_t = PrecisionArg::Fp32, global = true)]
     precision: PrecisionArg,

@@ -6,9 +6,9 @@
 //! were validated first, and the few rust-bert calls that can still panic run under
 //! `catch_unwind`.
 
+mod bert;
 mod config;
 mod error;
-mod int8;
 mod model;
 
 pub use config::{ModelConfig, ModelType};

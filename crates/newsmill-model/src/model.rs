@@ -60,14 +60,15 @@ pub struct Classifier {
     pub head: Head,
     pub dir: PathBuf,
     net: Net,
-    int8: Option<crate::int8::Int8Bert>,
+    /// Our BERT forward pass (BERT models); `None`: rust-bert's `net` runs.
+    own: Option<crate::bert::BertForward>,
     _vs: nn::VarStore,
 }
 
 /// Arithmetic of the encoder's Linear layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Precision {
-    /// rust-bert's fp32 model.
+    /// fp32 everywhere.
     #[default]
     Fp32,
     /// fbgemm int8 weights with dynamically quantized activations (BERT models only).
@@ -154,20 +155,28 @@ impl Classifier {
             ))
         })??;
         load_weights(&vs, &weights)?;
-        let int8 = match precision {
-            Precision::Fp32 => None,
-            Precision::Int8 if config.model_type != ModelType::Bert => {
-                return Err(build(format!(
-                    "int8 is implemented for BERT models, not {:?}",
-                    config.model_type
-                )))
-            }
-            Precision::Int8 => {
+        // BERT runs through our own forward pass (fused query/key/value projections; fp32 or
+        // int8 Linear layers) built from the variables rust-bert's model was loaded with;
+        // DistilBERT and RoBERTa run through rust-bert.
+        let own = match (config.model_type, precision) {
+            (ModelType::Bert, _) => {
                 let heads = config.raw["num_attention_heads"].as_i64().unwrap_or(1);
                 Some(
-                    crate::int8::Int8Bert::new(&vs.variables(), heads, config.dims.2, head, true)
-                        .map_err(build)?,
+                    crate::bert::BertForward::new(
+                        &vs.variables(),
+                        heads,
+                        config.dims.2,
+                        head,
+                        precision == Precision::Int8,
+                    )
+                    .map_err(build)?,
                 )
+            }
+            (_, Precision::Fp32) => None,
+            (other, Precision::Int8) => {
+                return Err(build(format!(
+                    "int8 is implemented for BERT models, not {other:?}"
+                )))
             }
         };
         Ok(Classifier {
@@ -176,7 +185,7 @@ impl Classifier {
             head,
             dir: dir.to_path_buf(),
             net: built,
-            int8,
+            own,
             _vs: vs,
         })
     }
@@ -220,7 +229,7 @@ impl Classifier {
         let out = catch_unwind(AssertUnwindSafe(|| {
             tch::no_grad(|| -> Result<Tensor, String> {
                 let t = types.as_ref();
-                if let Some(q) = &self.int8 {
+                if let Some(q) = &self.own {
                     return Ok(q
                         .forward(&ids, &mask, t)
                         .softmax(-1, Kind::Float)

@@ -219,6 +219,8 @@ pub struct GroupStats {
     pub articles: usize,
     pub errors: usize,
     pub warnings: usize,
+    /// Entity mentions found.
+    pub entities: usize,
     pub ner: BatchStats,
     pub sentiment: BatchStats,
     pub stance: BatchStats,
@@ -237,6 +239,7 @@ impl GroupStats {
         self.articles += o.articles;
         self.errors += o.errors;
         self.warnings += o.warnings;
+        self.entities += o.entities;
         self.prepare_seconds += o.prepare_seconds;
         self.decode_seconds += o.decode_seconds;
         self.render_seconds += o.render_seconds;
@@ -329,6 +332,7 @@ pub fn annotate_group(
                 } else {
                     stats.articles += 1;
                     stats.warnings += w.article.warnings.len();
+                    stats.entities += w.entities.len();
                     lines.push(render(w, opts));
                 }
             }
