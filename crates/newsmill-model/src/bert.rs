@@ -225,10 +225,9 @@ impl BertForward {
             let q = split(qkv.narrow(-1, 0, h));
             let k = split(qkv.narrow(-1, h, h));
             let v = split(qkv.narrow(-1, 2 * h, h));
-            let scores = q.matmul(&k.transpose(-1, -2)) / (d as f64).sqrt() + &bias;
-            let ctx = scores
-                .softmax(-1, Kind::Float)
-                .matmul(&v)
+            // libtorch's fused attention (its CPU flash-attention kernel): the scores matrix is
+            // never materialized; scale 1/sqrt(d) as in BERT
+            let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(&bias), 0.0, false, None)
                 .transpose(1, 2)
                 .contiguous()
                 .view([rows, cols, h]);
