@@ -227,10 +227,11 @@ impl BertForward {
             let v = split(qkv.narrow(-1, 2 * h, h));
             // libtorch's fused attention (its CPU flash-attention kernel): the scores matrix is
             // never materialized; scale 1/sqrt(d) as in BERT
-            let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(&bias), 0.0, false, None)
-                .transpose(1, 2)
-                .contiguous()
-                .view([rows, cols, h]);
+            let ctx =
+                Tensor::scaled_dot_product_attention(&q, &k, &v, Some(&bias), 0.0, false, None)
+                    .transpose(1, 2)
+                    .contiguous()
+                    .view([rows, cols, h]);
             let a = (l.attn_out.forward(&ctx) + &x).layer_norm(
                 [h],
                 Some(&l.attn_ln.0),

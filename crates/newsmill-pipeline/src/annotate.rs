@@ -94,7 +94,7 @@ impl Default for AnnotateOptions {
         AnnotateOptions {
             tasks: Tasks::default(),
             ner: NerOptions::default(),
-            token_budget: 2048,
+            token_budget: 512,
             include_text: true,
             targets: Vec::new(),
         }
@@ -173,6 +173,9 @@ pub enum Batches {
 /// Which of a worker's models runs a phase.
 type Pick = fn(&Models) -> Option<&Classifier>;
 
+/// Probabilities of each sequence of a batch, and the batch's counters.
+type BatchResult = Result<(Vec<Vec<f32>>, BatchStats), ModelError>;
+
 /// Runs `items` through the model `pick` selects, batched by length under `budget`; returns
 /// probabilities in input order.
 fn predict(
@@ -185,7 +188,7 @@ fn predict(
     let lengths: Vec<usize> = items.iter().map(|i| i.0.len()).collect();
     let plan = plan_batches(&lengths, budget);
     let missing = || ModelError::Forward("worker thread without models".into());
-    let results: Vec<Result<(Vec<Vec<f32>>, BatchStats), ModelError>> = match where_ {
+    let results: Vec<BatchResult> = match where_ {
         Batches::Here => {
             let clf = pick(models).ok_or_else(missing)?;
             plan.iter().map(|m| clf.run_batch(items, m)).collect()
