@@ -20,11 +20,16 @@ entities newsmill finds and scores as many stance pairs; `--no-case` leaves them
 import argparse
 import json
 import re
+from pathlib import Path
 import resource
+import sys
 import time
 
 import torch
 from transformers import AutoConfig, TokenClassificationPipeline, pipeline
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models" / "recipe"))
+from train import case_class  # noqa: E402  (the feature the NER model was trained with)
 
 SPLIT = re.compile(r"(?<=[.!?\"'”’)])\s+(?=[A-Z0-9\"“‘(])")
 
@@ -40,18 +45,6 @@ def sentences(text):
 
 WORD = re.compile(r"\S+")
 CLITIC = re.compile(r"(?i)(n['’]t|['’]s)$")
-
-
-def case_class(word):
-    """Case shape of a word: the same classes as models/recipe/train.py's case_class."""
-    letters = [c for c in word if c.isalpha()]
-    if not any(c.isupper() for c in letters):
-        return 0
-    if len(letters) >= 2 and all(c.isupper() for c in letters):
-        return 2
-    if letters[0].isupper():
-        return 1
-    return 3
 
 
 def word_classes(text):
