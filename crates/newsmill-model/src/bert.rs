@@ -88,7 +88,8 @@ impl Linear {
                         &l.zeros,
                     )
                     .expect("fbgemm int8 linear on a validated model (callers catch panics)");
-                l.b.addcmul(&raw, &l.scales)
+                // bias + raw * row scales, written over the kernel's output (no new buffer)
+                l.b.addcmul_out(&raw, &raw, &l.scales)
             }
         }
     }
@@ -116,6 +117,18 @@ struct Layer {
     out_ln: (Tensor, Tensor),
 }
 
+/// The last layer of a sequence classifier split for the one position its head reads: key and
+/// value projections for all positions (`[2h, h]`, int8 when the model is), and the query,
+/// attention output and feed-forward layers for the first position, kept fp32 (one row per
+/// sequence: cheap, and no quantization noise right before the head).
+struct ClsOnly {
+    kv: Linear,
+    q: Linear,
+    attn_out: Linear,
+    inter: Linear,
+    out: Linear,
+}
+
 /// A BERT classifier: fused QKV projections, fp32 or int8 encoder Linear layers.
 pub struct BertForward {
     word: Tensor,
@@ -126,6 +139,8 @@ pub struct BertForward {
     heads: i64,
     eps: f64,
     pooler: Option<Linear>,
+    /// Sequence heads: the last layer computed for the first position only.
+    cls_only: Option<ClsOnly>,
     classifier: Linear,
 }
 
@@ -174,6 +189,28 @@ impl BertForward {
                 out_ln: ln(&format!("{p}.output.LayerNorm"))?,
             });
         }
+        let cls_only = match head {
+            Head::Sequence if layers > 0 => {
+                let p = format!("bert.encoder.layer.{}", layers - 1);
+                let f32 = |n: &str| -> Result<Linear, String> {
+                    Ok(Linear::f32(
+                        get(vars, &format!("{p}.{n}.weight"))?,
+                        get(vars, &format!("{p}.{n}.bias"))?,
+                    ))
+                };
+                Some(ClsOnly {
+                    kv: q8(&[
+                        &format!("{p}.attention.self.key"),
+                        &format!("{p}.attention.self.value"),
+                    ])?,
+                    q: f32("attention.self.query")?,
+                    attn_out: f32("attention.output.dense")?,
+                    inter: f32("intermediate.dense")?,
+                    out: f32("output.dense")?,
+                })
+            }
+            _ => None,
+        };
         let pooler = match head {
             Head::Sequence => Some(Linear::f32(
                 get(vars, "bert.pooler.dense.weight")?,
@@ -190,6 +227,7 @@ impl BertForward {
             heads,
             eps: 1e-12,
             pooler,
+            cls_only,
             classifier: Linear::f32(
                 get(vars, "classifier.weight")?,
                 get(vars, "classifier.bias")?,
@@ -207,20 +245,18 @@ impl BertForward {
             None => x + Tensor::zeros_like(ids).embedding_for(&self.types),
         };
         let h = x.size()[2];
-        x = x.layer_norm(
-            [h],
-            Some(&self.emb_ln.0),
-            Some(&self.emb_ln.1),
-            self.eps,
-            true,
-        );
+        x = self.ln(&x, &self.emb_ln);
         let d = h / self.heads;
         // additive mask: 0 where attended, -10000 on padding
         let bias = (mask.to_kind(Kind::Float).ones_like() - mask.to_kind(Kind::Float))
             .view([rows, 1, 1, cols])
             * -10000.0;
         let split = |t: Tensor| t.view([rows, cols, self.heads, d]).transpose(1, 2);
-        for l in &self.layers {
+        let full = match &self.cls_only {
+            Some(_) => self.layers.len() - 1,
+            None => self.layers.len(),
+        };
+        for l in &self.layers[..full] {
             let qkv = l.qkv.forward(&x);
             let q = split(qkv.narrow(-1, 0, h));
             let k = split(qkv.narrow(-1, h, h));
@@ -232,20 +268,53 @@ impl BertForward {
                     .transpose(1, 2)
                     .contiguous()
                     .view([rows, cols, h]);
-            let a = (l.attn_out.forward(&ctx) + &x).layer_norm(
-                [h],
-                Some(&l.attn_ln.0),
-                Some(&l.attn_ln.1),
-                self.eps,
-                true,
-            );
-            let f = l.out.forward(&l.inter.forward(&a).gelu("none"));
-            x = (f + &a).layer_norm([h], Some(&l.out_ln.0), Some(&l.out_ln.1), self.eps, true);
+            let mut a = l.attn_out.forward(&ctx);
+            a += &x;
+            let a = self.ln(&a, &l.attn_ln);
+            let mut f = l.out.forward(&l.inter.forward(&a).gelu_("none"));
+            f += &a;
+            x = self.ln(&f, &l.out_ln);
         }
-        match &self.pooler {
-            Some(p) => self.classifier.forward(&p.forward(&x.select(1, 0)).tanh()),
-            None => self.classifier.forward(&x),
-        }
+        let Some(pooler) = &self.pooler else {
+            return self.classifier.forward(&x);
+        };
+        let x0 = match &self.cls_only {
+            Some(cls) => self.cls_layer(&self.layers[full], cls, &x, &bias),
+            None => x.select(1, 0),
+        };
+        self.classifier.forward(&pooler.forward(&x0).tanh())
+    }
+
+    /// The last layer of a sequence classifier, whose head reads the first position only: that
+    /// position alone attends and runs the feed-forward block (the other positions' outputs
+    /// would be thrown away). `x`: `[rows, cols, h]`; returns `[rows, h]`.
+    fn cls_layer(&self, l: &Layer, cls: &ClsOnly, x: &Tensor, bias: &Tensor) -> Tensor {
+        let (rows, cols, h) = (x.size()[0], x.size()[1], x.size()[2]);
+        let d = h / self.heads;
+        let split = |t: Tensor| t.view([rows, cols, self.heads, d]).transpose(1, 2);
+        let kv = cls.kv.forward(x);
+        let k = split(kv.narrow(-1, 0, h));
+        let v = split(kv.narrow(-1, h, h));
+        let x0 = x.select(1, 0).contiguous();
+        let q = cls.q.forward(&x0).view([rows, self.heads, 1, d]);
+        let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(bias), 0.0, false, None)
+            .reshape([rows, h]);
+        let mut a = cls.attn_out.forward(&ctx);
+        a += &x0;
+        let a = self.ln(&a, &l.attn_ln);
+        let mut f = cls.out.forward(&cls.inter.forward(&a).gelu_("none"));
+        f += &a;
+        self.ln(&f, &l.out_ln)
+    }
+
+    /// Whether the last layer runs for the first position only (sequence heads).
+    pub fn first_position_only(&self) -> bool {
+        self.cls_only.is_some()
+    }
+
+    fn ln(&self, t: &Tensor, p: &(Tensor, Tensor)) -> Tensor {
+        let h = t.size()[t.dim() - 1];
+        t.layer_norm([h], Some(&p.0), Some(&p.1), self.eps, true)
     }
 }
 
@@ -329,7 +398,15 @@ mod tests {
                 .logits
         });
         let own = BertForward::new(&vs.variables(), 4, 2, Head::Sequence, false).unwrap();
+        assert!(own.first_position_only());
         let got = tch::no_grad(|| own.forward(&ids, &mask, Some(&types)));
         assert!(max_diff(&want, &got) < 1e-4);
+        let q = BertForward::new(&vs.variables(), 4, 2, Head::Sequence, true).unwrap();
+        let got8 = tch::no_grad(|| q.forward(&ids, &mask, Some(&types)));
+        let d = max_diff(
+            &want.softmax(-1, Kind::Float),
+            &got8.softmax(-1, Kind::Float),
+        );
+        assert!(d < 0.05, "int8 probabilities differ by {d}");
     }
 }

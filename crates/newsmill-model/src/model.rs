@@ -374,12 +374,19 @@ impl Classifier {
     /// Encoder FLOPs of one batch of `rows` sequences of `cols` positions: per layer, the four
     /// attention projections and the two feed-forward matrices (2·(4h² + 2h·f) per token) and
     /// the two attention products (4·n·h per token). At h = 384, f = 1536, 6 layers and n = 128
-    /// that is 22.4 MFLOP per token.
+    /// that is 22.4 MFLOP per token. Counts what runs: where the last layer is computed for the
+    /// first position only (BERT sequence heads), that layer costs the key and value
+    /// projections of every position (2·2h² each) and the rest for one position.
     pub fn encoder_flops(&self, rows: usize, cols: usize) -> f64 {
         let (h, f, layers) = self.config.dims;
         let (h, f, n) = (h as f64, f as f64, cols as f64);
         let per_token = 2.0 * (4.0 * h * h + 2.0 * h * f) + 4.0 * n * h;
-        layers as f64 * per_token * n * rows as f64
+        let cls_only = self.own.as_ref().is_some_and(|o| o.first_position_only()) && layers > 0;
+        if !cls_only {
+            return layers as f64 * per_token * n * rows as f64;
+        }
+        let last = 4.0 * h * h * n + 2.0 * (2.0 * h * h + 2.0 * h * f) + 4.0 * n * h;
+        ((layers - 1) as f64 * per_token * n + last) * rows as f64
     }
 }
 
