@@ -108,8 +108,8 @@ pub struct RunArgs {
     /// libtorch intra-op threads per worker
     #[arg(long, default_value_t = 1, global = true)]
     intra_threads: usize,
-    /// Padded tokens per model batch (measured on 500 BBC articles, full pipeline int8: 2,048 →
-    /// 5.80 articles/s, 1,024 → 6.29, 512 → 6.44, 256 → 6.50; fp32: 2,048 → 3.93, 512 → 4.04)
+    /// Padded tokens per model batch (chosen by measurement, DEVELOPERS.md "Engine"; int8
+    /// results move slightly with it, models/README.md)
     #[arg(long, default_value_t = 512, global = true)]
     batch_tokens: usize,
     /// Articles batched together as one job
