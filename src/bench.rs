@@ -129,7 +129,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         "stage_seconds_summed_over_workers": {
             "prepare": s.prepare_seconds, "decode": s.decode_seconds, "render": s.render_seconds,
             "forward_ner": s.ner.forward_seconds, "forward_sentiment": s.sentiment.forward_seconds,
-            "forward_stance": s.stance.forward_seconds, "busy": s.busy_seconds,
+            "forward_stance": s.stance.forward_seconds, "busy": s.busy_seconds(),
         },
         "models": {"ner": model_json(&s.ner, wall), "sentiment": model_json(&s.sentiment, wall), "stance": model_json(&s.stance, wall)},
         "encoder_gflop_per_second": achieved,

@@ -248,12 +248,11 @@ impl BertForward {
         };
         let h = x.size()[2];
         x = self.ln(&x, &self.emb_ln);
-        let d = h / self.heads;
         // additive mask: 0 where attended, -10000 on padding
         let bias = (mask.to_kind(Kind::Float).ones_like() - mask.to_kind(Kind::Float))
             .view([rows, 1, 1, cols])
             * -10000.0;
-        let split = |t: Tensor| t.view([rows, cols, self.heads, d]).transpose(1, 2);
+        let split = |t: Tensor| self.split_heads(t, rows, cols);
         let full = match &self.cls_only {
             Some(_) => self.layers.len() - 1,
             None => self.layers.len(),
@@ -292,13 +291,15 @@ impl BertForward {
     /// would be thrown away). `x`: `[rows, cols, h]`; returns `[rows, h]`.
     fn cls_layer(&self, l: &Layer, cls: &ClsOnly, x: &Tensor, bias: &Tensor) -> Tensor {
         let (rows, cols, h) = (x.size()[0], x.size()[1], x.size()[2]);
-        let d = h / self.heads;
-        let split = |t: Tensor| t.view([rows, cols, self.heads, d]).transpose(1, 2);
+        let split = |t: Tensor| self.split_heads(t, rows, cols);
         let kv = cls.kv.forward(x);
         let k = split(kv.narrow(-1, 0, h));
         let v = split(kv.narrow(-1, h, h));
         let x0 = x.select(1, 0).contiguous();
-        let q = cls.q.forward(&x0).view([rows, self.heads, 1, d]);
+        let q = cls
+            .q
+            .forward(&x0)
+            .view([rows, self.heads, 1, h / self.heads]);
         let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(bias), 0.0, false, None)
             .reshape([rows, h]);
         let mut a = cls.attn_out.forward(&ctx);
@@ -307,6 +308,12 @@ impl BertForward {
         let mut f = cls.out.forward(&cls.inter.forward(&a).gelu_("none"));
         f += &a;
         self.ln(&f, &l.out_ln)
+    }
+
+    /// `[rows, cols, h]` → `[rows, heads, cols, h / heads]` (a view).
+    fn split_heads(&self, t: Tensor, rows: i64, cols: i64) -> Tensor {
+        let d = t.size()[2] / self.heads;
+        t.view([rows, cols, self.heads, d]).transpose(1, 2)
     }
 
     /// Whether the last layer runs for the first position only (sequence heads).

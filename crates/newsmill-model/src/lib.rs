@@ -13,7 +13,7 @@ mod model;
 
 pub use config::{ModelConfig, ModelType};
 pub use error::ModelError;
-pub use model::{plan_batches, BatchStats, Classifier, Head, Logits, Precision};
+pub use model::{gather_batches, plan_batches, BatchStats, Classifier, Head, Logits, Precision};
 
 /// Measures the matmul throughput of this machine in GFLOP/s: `threads` threads at once, each
 /// with one libtorch thread, multiplying fp32 matrices of the encoder's feed-forward shape

@@ -411,6 +411,25 @@ pub fn plan_batches(lengths: &[usize], token_budget: usize) -> Vec<Vec<usize>> {
     out
 }
 
+/// Puts the probabilities of the batches of `plan` (one result per batch, in plan order) back
+/// in input order (`len` sequences) and sums the batches' counters; stops at the first error.
+pub fn gather_batches(
+    len: usize,
+    plan: &[Vec<usize>],
+    results: impl IntoIterator<Item = Result<(Vec<Vec<f32>>, BatchStats), ModelError>>,
+) -> Result<(Vec<Vec<f32>>, BatchStats), ModelError> {
+    let mut out: Vec<Vec<f32>> = vec![Vec::new(); len];
+    let mut stats = BatchStats::default();
+    for (members, r) in plan.iter().zip(results) {
+        let (probs, st) = r?;
+        stats.add(&st);
+        for (&i, p) in members.iter().zip(probs) {
+            out[i] = p;
+        }
+    }
+    Ok((out, stats))
+}
+
 impl Classifier {
     /// Runs many `(ids, type ids)` sequences (special tokens included), grouped by length into
     /// batches of at most `token_budget` padded tokens ([`plan_batches`]). Returns, in input
@@ -422,16 +441,12 @@ impl Classifier {
         token_budget: usize,
     ) -> Result<(Vec<Vec<f32>>, BatchStats), ModelError> {
         let lengths: Vec<usize> = items.iter().map(|i| i.0.len()).collect();
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); items.len()];
-        let mut stats = BatchStats::default();
-        for members in plan_batches(&lengths, token_budget) {
-            let (probs, st) = self.run_batch(items, &members)?;
-            stats.add(&st);
-            for (i, p) in members.into_iter().zip(probs) {
-                out[i] = p;
-            }
-        }
-        Ok((out, stats))
+        let plan = plan_batches(&lengths, token_budget);
+        gather_batches(
+            items.len(),
+            &plan,
+            plan.iter().map(|m| self.run_batch(items, m)),
+        )
     }
 
     /// Runs the batch of `items[members]` (one of [`plan_batches`]'s) and returns each
@@ -441,7 +456,7 @@ impl Classifier {
         items: &[(Vec<u32>, Vec<u32>)],
         members: &[usize],
     ) -> Result<(Vec<Vec<f32>>, BatchStats), ModelError> {
-        let seqs: Vec<(Vec<u32>, Vec<u32>)> = members.iter().map(|&i| items[i].clone()).collect();
+        let seqs: Vec<&(Vec<u32>, Vec<u32>)> = members.iter().map(|&i| &items[i]).collect();
         let batch = newsmill_text::pad_batch(&seqs, self.encoder.pad_id);
         let t0 = std::time::Instant::now();
         let logits = self.forward(&batch)?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use std::cell::OnceCell;
 
-use newsmill_model::{plan_batches, BatchStats, Classifier, ModelError};
+use newsmill_model::{gather_batches, plan_batches, BatchStats, Classifier, ModelError};
 use newsmill_ner::{Entity, NerModel, NerOptions, PreparedText};
 use newsmill_stance::{
     find_targets, group_actors, mean_stance, Actor, Mention, Scored, SequenceModel,
@@ -185,35 +185,24 @@ fn predict(
     budget: usize,
     where_: Batches,
 ) -> Result<(Vec<Vec<f32>>, BatchStats), PipelineError> {
+    let missing = || ModelError::Forward("worker thread without models".into());
+    if where_ == Batches::Here {
+        let clf = pick(models).ok_or_else(missing)?;
+        return Ok(clf.predict(items, budget)?);
+    }
     let lengths: Vec<usize> = items.iter().map(|i| i.0.len()).collect();
     let plan = plan_batches(&lengths, budget);
-    let missing = || ModelError::Forward("worker thread without models".into());
-    let results: Vec<BatchResult> = match where_ {
-        Batches::Here => {
-            let clf = pick(models).ok_or_else(missing)?;
-            plan.iter().map(|m| clf.run_batch(items, m)).collect()
-        }
-        Batches::Shared => plan
-            .par_iter()
-            .with_max_len(1)
-            .map(|m| {
-                with_worker_models(|wm| match wm.and_then(pick) {
-                    Some(clf) => clf.run_batch(items, m),
-                    None => Err(missing()),
-                })
+    let results: Vec<BatchResult> = plan
+        .par_iter()
+        .with_max_len(1)
+        .map(|m| {
+            with_worker_models(|wm| match wm.and_then(pick) {
+                Some(clf) => clf.run_batch(items, m),
+                None => Err(missing()),
             })
-            .collect(),
-    };
-    let mut out: Vec<Vec<f32>> = vec![Vec::new(); items.len()];
-    let mut stats = BatchStats::default();
-    for (members, r) in plan.into_iter().zip(results) {
-        let (probs, st) = r?;
-        stats.add(&st);
-        for (i, p) in members.into_iter().zip(probs) {
-            out[i] = p;
-        }
-    }
-    Ok((out, stats))
+        })
+        .collect();
+    Ok(gather_batches(items.len(), &plan, results)?)
 }
 
 /// Counters of one group's work. Times are summed over workers (busy seconds).
@@ -233,11 +222,19 @@ pub struct GroupStats {
     pub decode_seconds: f64,
     /// Actors, summary and JSON rendering.
     pub render_seconds: f64,
-    /// Sum of the above and the forward passes: seconds some worker spent on this group.
-    pub busy_seconds: f64,
 }
 
 impl GroupStats {
+    /// Seconds some worker spent on this group: the stages and the forward passes.
+    pub fn busy_seconds(&self) -> f64 {
+        self.prepare_seconds
+            + self.decode_seconds
+            + self.render_seconds
+            + self.ner.forward_seconds
+            + self.sentiment.forward_seconds
+            + self.stance.forward_seconds
+    }
+
     pub fn add(&mut self, o: &GroupStats) {
         self.articles += o.articles;
         self.errors += o.errors;
@@ -246,7 +243,6 @@ impl GroupStats {
         self.prepare_seconds += o.prepare_seconds;
         self.decode_seconds += o.decode_seconds;
         self.render_seconds += o.render_seconds;
-        self.busy_seconds += o.busy_seconds;
         self.ner.add(&o.ner);
         self.sentiment.add(&o.sentiment);
         self.stance.add(&o.stance);
@@ -342,12 +338,6 @@ pub fn annotate_group(
         }
     }
     stats.render_seconds += t_render.elapsed().as_secs_f64();
-    stats.busy_seconds = stats.prepare_seconds
-        + stats.decode_seconds
-        + stats.render_seconds
-        + stats.ner.forward_seconds
-        + stats.sentiment.forward_seconds
-        + stats.stance.forward_seconds;
     (lines, stats)
 }
 

@@ -205,7 +205,7 @@ impl Batch {
 }
 
 /// Pads `(ids, type ids)` sequences to the longest one.
-pub fn pad_batch(seqs: &[(Vec<u32>, Vec<u32>)], pad_id: u32) -> Batch {
+pub fn pad_batch(seqs: &[&(Vec<u32>, Vec<u32>)], pad_id: u32) -> Batch {
     let cols = seqs.iter().map(|s| s.0.len()).max().unwrap_or(0);
     let rows = seqs.len();
     let mut b = Batch {
@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn padding() {
-        let b = pad_batch(&[(vec![1, 2, 3], vec![0, 1, 0]), (vec![4], vec![0])], 0);
+        let b = pad_batch(&[&(vec![1, 2, 3], vec![0, 1, 0]), &(vec![4], vec![0])], 0);
         assert_eq!((b.rows, b.cols), (2, 3));
         assert_eq!(b.ids, vec![1, 2, 3, 4, 0, 0]);
         assert_eq!(b.type_ids, vec![0, 1, 0, 0, 0, 0]);
