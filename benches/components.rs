@@ -49,7 +49,8 @@ fn bench(c: &mut Criterion) {
                 .input_count()
         })
     });
-    let labels: Vec<String> = ner.clf.labels().to_vec();
+    let clf = ner.clf.as_ref().expect("single-task NER model");
+    let labels: Vec<String> = clf.labels().to_vec();
     let set = TagSet::new(&labels, "bench").unwrap();
     let n = labels.len();
     let probs: Vec<Vec<f32>> = (0..40)
@@ -68,7 +69,7 @@ fn bench(c: &mut Criterion) {
     let tokens: usize = inputs.iter().map(|i| i.0.len()).sum();
     c.bench_function(
         &format!("NER forward, {} inputs / {tokens} wordpieces", inputs.len()),
-        |b| b.iter(|| ner.clf.predict(black_box(&inputs), 4096).unwrap().1.batches),
+        |b| b.iter(|| clf.predict(black_box(&inputs), 4096).unwrap().1.batches),
     );
 }
 

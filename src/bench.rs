@@ -109,7 +109,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let s = &summary.stats;
     let wall = (summary.elapsed - summary.model_load).as_secs_f64();
     let mut total = BatchStats::default();
-    for m in [&s.ner, &s.sentiment, &s.stance] {
+    for m in [&s.ner, &s.sentiment, &s.stance, &s.joint] {
         total.add(m);
     }
     let achieved = total.flops / 1e9 / wall.max(1e-9);
@@ -129,9 +129,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         "stage_seconds_summed_over_workers": {
             "prepare": s.prepare_seconds, "decode": s.decode_seconds, "render": s.render_seconds,
             "forward_ner": s.ner.forward_seconds, "forward_sentiment": s.sentiment.forward_seconds,
-            "forward_stance": s.stance.forward_seconds, "busy": s.busy_seconds(),
+            "forward_stance": s.stance.forward_seconds, "forward_joint": s.joint.forward_seconds,
+            "busy": s.busy_seconds(),
         },
-        "models": {"ner": model_json(&s.ner, wall), "sentiment": model_json(&s.sentiment, wall), "stance": model_json(&s.stance, wall)},
+        "models": {"ner": model_json(&s.ner, wall), "sentiment": model_json(&s.sentiment, wall), "stance": model_json(&s.stance, wall), "joint": model_json(&s.joint, wall)},
         "encoder_gflop_per_second": achieved,
         "peak_matmul_gflop_per_second": peak,
         "fraction_of_peak": achieved / peak.max(1e-9),

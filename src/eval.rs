@@ -11,7 +11,9 @@ use newsmill_stance::SequenceModel;
 use newsmill_text::Span;
 use serde::Serialize;
 
-use crate::{model_dir, ModelArgs, RunArgs};
+use newsmill_pipeline::{JointModels, JointText, JointUses};
+
+use crate::{ModelArgs, RunArgs};
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -43,6 +45,24 @@ enum EvalTask {
     },
 }
 
+/// Where a task's predictions come from: its own checkpoint, or the joint one.
+enum Backend {
+    Ner(NerModel),
+    Sequence(SequenceModel),
+    Joint(JointModels),
+}
+
+impl Backend {
+    fn dir(&self) -> String {
+        match self {
+            Backend::Ner(m) => m.clf.as_ref().map(|c| c.dir.display().to_string()),
+            Backend::Sequence(m) => Some(m.clf.dir.display().to_string()),
+            Backend::Joint(j) => Some(j.model.dir.display().to_string()),
+        }
+        .unwrap_or_default()
+    }
+}
+
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
     newsmill_model::set_torch_threads(
         args.run
@@ -50,25 +70,45 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     );
     let budget = args.run.batch_tokens.max(64);
+    let paths = args.models.paths();
+    let task = match &args.task {
+        EvalTask::Ner { .. } => "ner",
+        EvalTask::Stance { .. } => "stance",
+        EvalTask::Sentiment { .. } => "sentiment",
+    };
+    let own = match task {
+        "ner" => paths.ner.clone(),
+        "sentiment" => paths.sentiment.clone(),
+        _ => paths.stance.clone(),
+    };
+    let backend = match (own, &paths.joint) {
+        (Some(dir), _) if task == "ner" => Backend::Ner(NerModel::load(&dir, args.run.ner_options())?),
+        (Some(dir), _) => Backend::Sequence(SequenceModel::load(&dir, args.run.precision())?),
+        (None, Some(joint)) => {
+            let uses = JointUses {
+                ner: task == "ner",
+                sentiment: task == "sentiment",
+                stance: task == "stance",
+                entity_stance: false,
+            };
+            Backend::Joint(JointModels::load(
+                joint,
+                args.run.ner_options(),
+                args.run.precision(),
+                uses,
+            )?)
+        }
+        (None, None) => bail!(
+            "no model folder for `{task}`: pass --models DIR or --{task}-model DIR"
+        ),
+    };
     let report = match &args.task {
-        EvalTask::Ner { file } => {
-            let dir = model_dir(&args.models, "ner")?;
-            let model = NerModel::load(&dir, args.run.ner_options())?;
-            eval_ner(&model, file, budget)?
-        }
-        EvalTask::Stance { file } => {
-            let model =
-                SequenceModel::load(&model_dir(&args.models, "stance")?, args.run.precision())?;
-            eval_stance(&model, file, budget)?
-        }
+        EvalTask::Ner { file } => eval_ner(&backend, file, budget)?,
+        EvalTask::Stance { file } => eval_stance(&backend, file, budget)?,
         EvalTask::Sentiment {
             file,
             heldout_every,
-        } => {
-            let model =
-                SequenceModel::load(&model_dir(&args.models, "sentiment")?, args.run.precision())?;
-            eval_sentiment(&model, file, *heldout_every, budget)?
-        }
+        } => eval_sentiment(&backend, file, *heldout_every, budget)?,
     };
     println!("{}", serde_json::to_string_pretty(&report)?);
     if let Some(p) = &args.json {
@@ -200,15 +240,13 @@ pub fn read_conll(text: &str) -> Vec<Vec<Sentence>> {
 
 /// Scores NER on a CoNLL file. Each document is one text (sentences on lines, tokens separated
 /// by spaces), prepared as `annotate` prepares an article; all documents run in one batch set.
-fn eval_ner(model: &NerModel, file: &PathBuf, budget: usize) -> Result<serde_json::Value> {
+fn eval_ner(backend: &Backend, file: &PathBuf, budget: usize) -> Result<serde_json::Value> {
     let raw =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let docs = read_conll(&raw);
     let started = std::time::Instant::now();
     let mut gold = Vec::new();
-    let mut prepared = Vec::with_capacity(docs.len());
-    let mut inputs = Vec::new();
-    let mut counts = Vec::with_capacity(docs.len());
+    let mut texts: Vec<(String, Vec<Vec<Span>>)> = Vec::with_capacity(docs.len());
     let mut first_sentence = 0usize;
     for doc in &docs {
         let mut text = String::new();
@@ -236,18 +274,56 @@ fn eval_ner(model: &NerModel, file: &PathBuf, budget: usize) -> Result<serde_jso
                     .map(|(a, b, t)| (first_sentence + si, a, b, t)),
             );
         }
-        let p = model.prepare_words(&text, spans.clone())?;
-        let mine = model.inputs(&p);
-        counts.push(mine.len());
-        inputs.extend(mine);
-        prepared.push((p, spans, first_sentence));
+        texts.push((text, spans));
         first_sentence += doc.len();
     }
-    let (probs, stats) = model.clf.predict(&inputs, budget)?;
+    let (found, stats) = match backend {
+        Backend::Ner(model) => {
+            let clf = model.clf.as_ref().context("NER model without classifier")?;
+            let mut prepared = Vec::with_capacity(texts.len());
+            let mut inputs = Vec::new();
+            let mut counts = Vec::with_capacity(texts.len());
+            for (text, spans) in &texts {
+                let p = model.prepare_words(text, spans.clone())?;
+                let mine = model.inputs(&p);
+                counts.push(mine.len());
+                inputs.extend(mine);
+                prepared.push(p);
+            }
+            let (probs, stats) = clf.predict(&inputs, budget)?;
+            let mut at = 0;
+            let mut found = Vec::with_capacity(texts.len());
+            for (p, n) in prepared.iter().zip(counts) {
+                found.push(model.decode(p, &probs[at..at + n]));
+                at += n;
+            }
+            (found, stats)
+        }
+        Backend::Joint(j) => {
+            let lines: Vec<Vec<Span>> = texts
+                .iter()
+                .map(|(text, spans)| line_spans(text, spans.len()))
+                .collect();
+            let jt: Vec<JointText> = texts
+                .iter()
+                .zip(&lines)
+                .map(|((text, spans), lines)| JointText {
+                    text,
+                    sentences: lines,
+                    entities: &[],
+                    targets: Vec::new(),
+                    words: Some(spans.clone()),
+                })
+                .collect();
+            let (results, stats) = j.run_texts(&jt, budget)?;
+            (results.into_iter().map(|r| r.entities).collect(), stats)
+        }
+        Backend::Sequence(_) => bail!("a sequence classifier cannot tag entities"),
+    };
     let mut pred = Vec::new();
-    let mut at = 0;
-    for ((p, spans, first), n) in prepared.iter().zip(counts) {
-        for e in model.decode(p, &probs[at..at + n]) {
+    let mut first = 0usize;
+    for ((_, spans), entities) in texts.iter().zip(found) {
+        for e in entities {
             let ws = &spans[e.sentence];
             let (Some(a), Some(b)) = (
                 ws.iter().position(|s| s.start == e.start),
@@ -257,40 +333,103 @@ fn eval_ner(model: &NerModel, file: &PathBuf, budget: usize) -> Result<serde_jso
             };
             pred.push((first + e.sentence, a, b + 1, e.label));
         }
-        at += n;
+        first += spans.len();
     }
     let (micro, per) = entity_scores(&gold, &pred);
     Ok(serde_json::json!({
-        "task": "ner", "file": file.display().to_string(), "model": model.clf.dir.display().to_string(),
+        "task": "ner", "file": file.display().to_string(), "model": backend.dir(),
         "documents": docs.len(), "sentences": first_sentence, "micro": micro, "per_type": per,
         "seconds": started.elapsed().as_secs_f64(), "batches": stats.batches,
         "padding_efficiency": stats.real_tokens as f64 / stats.padded_tokens.max(1) as f64,
     }))
 }
 
-fn label_index(model: &SequenceModel, name: &str) -> Result<usize> {
-    model
-        .clf
-        .labels()
+/// Index of label `name` (any case) among `labels`.
+fn label_index(labels: &[String], name: &str) -> Result<usize> {
+    labels
         .iter()
         .position(|l| l.eq_ignore_ascii_case(name))
-        .with_context(|| {
-            format!(
-                "model has no label `{name}` (labels: {:?})",
-                model.clf.labels()
-            )
-        })
+        .with_context(|| format!("model has no label `{name}` (labels: {labels:?})"))
 }
 
-fn eval_stance(model: &SequenceModel, file: &PathBuf, budget: usize) -> Result<serde_json::Value> {
+/// Byte spans of the lines of a text built one sentence a line (as `eval_ner` builds them).
+fn line_spans(text: &str, n: usize) -> Vec<Span> {
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        out.push(Span::new(start, start + body.len()));
+        start += line.len();
+    }
+    out.truncate(n);
+    out
+}
+
+/// Probabilities of sequence classification for each of `items` (a sentence and, for stance,
+/// the byte span of the target in it), and the labels they refer to.
+fn classify(
+    backend: &Backend,
+    items: &[(&str, Option<Span>)],
+    budget: usize,
+) -> Result<(Vec<Vec<f32>>, Vec<String>)> {
+    match backend {
+        Backend::Sequence(model) => {
+            let inputs = items
+                .iter()
+                .map(|(s, t)| match t {
+                    Some(t) => model.target_input(s, *t),
+                    None => model.sentence_input(s),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let (probs, _) = model.clf.predict(&inputs, budget)?;
+            Ok((probs, model.clf.labels().to_vec()))
+        }
+        Backend::Joint(j) => {
+            let spans: Vec<Vec<Span>> = items.iter().map(|(s, _)| vec![Span::new(0, s.len())]).collect();
+            let texts: Vec<JointText> = items
+                .iter()
+                .zip(&spans)
+                .map(|((s, t), sp)| JointText {
+                    text: s,
+                    sentences: sp,
+                    entities: &[],
+                    targets: t.map(|t| (t, 0)).into_iter().collect(),
+                    words: None,
+                })
+                .collect();
+            let (results, _) = j.run_texts(&texts, budget)?;
+            let stance = items.iter().any(|(_, t)| t.is_some());
+            let labels = if stance {
+                j.stance_labels().to_vec()
+            } else {
+                j.sentiment_labels().to_vec()
+            };
+            let probs = results
+                .into_iter()
+                .map(|r| {
+                    let scored = if stance {
+                        r.target_stances.into_iter().next().flatten()
+                    } else {
+                        r.sentiments.into_iter().next().flatten()
+                    };
+                    // a sentence without wordpieces: no prediction, scored as uniform
+                    scored.map_or_else(
+                        || vec![1.0 / labels.len().max(1) as f32; labels.len()],
+                        |s| labels.iter().map(|l| s.probs.get(&l.to_lowercase()).copied().unwrap_or(0.0)).collect(),
+                    )
+                })
+                .collect();
+            Ok((probs, labels))
+        }
+        Backend::Ner(_) => bail!("a NER model cannot classify sentences"),
+    }
+}
+
+fn eval_stance(backend: &Backend, file: &PathBuf, budget: usize) -> Result<serde_json::Value> {
     let raw =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let classes = [
-        label_index(model, "negative")?,
-        label_index(model, "neutral")?,
-        label_index(model, "positive")?,
-    ];
-    let mut inputs = Vec::new();
+    let mut sentences: Vec<String> = Vec::new();
+    let mut targets: Vec<(usize, Span)> = Vec::new();
     let mut gold = Vec::new();
     for (n, line) in raw
         .lines()
@@ -302,6 +441,7 @@ fn eval_stance(model: &SequenceModel, file: &PathBuf, budget: usize) -> Result<s
         let s = v["sentence_normalized"]
             .as_str()
             .context("no sentence_normalized")?;
+        sentences.push(s.to_string());
         let chars: Vec<usize> = s.char_indices().map(|(b, _)| b).chain([s.len()]).collect();
         for t in v["targets"].as_array().context("no targets")? {
             let (from, to) = (
@@ -321,11 +461,20 @@ fn eval_stance(model: &SequenceModel, file: &PathBuf, budget: usize) -> Result<s
                 Some(_) => 2,
                 None => bail!("{} line {}: no polarity", file.display(), n + 1),
             };
-            inputs.push(model.target_input(s, Span::new(a, b))?);
+            targets.push((sentences.len() - 1, Span::new(a, b)));
             gold.push(class);
         }
     }
-    let (probs, _) = model.clf.predict(&inputs, budget)?;
+    let items: Vec<(&str, Option<Span>)> = targets
+        .iter()
+        .map(|&(i, t)| (sentences[i].as_str(), Some(t)))
+        .collect();
+    let (probs, labels) = classify(backend, &items, budget)?;
+    let classes = [
+        label_index(&labels, "negative")?,
+        label_index(&labels, "neutral")?,
+        label_index(&labels, "positive")?,
+    ];
     let pred: Vec<usize> = probs
         .iter()
         .map(|p| {
@@ -336,24 +485,20 @@ fn eval_stance(model: &SequenceModel, file: &PathBuf, budget: usize) -> Result<s
         .collect();
     let (accuracy, f1m) = class_scores(&gold, &pred, 3);
     Ok(serde_json::json!({
-        "task": "stance", "file": file.display().to_string(), "model": model.clf.dir.display().to_string(),
+        "task": "stance", "file": file.display().to_string(), "model": backend.dir(),
         "targets": gold.len(), "accuracy": accuracy, "f1m": f1m,
     }))
 }
 
 fn eval_sentiment(
-    model: &SequenceModel,
+    backend: &Backend,
     file: &PathBuf,
     every: Option<usize>,
     budget: usize,
 ) -> Result<serde_json::Value> {
     let raw =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let classes = [
-        label_index(model, "negative")?,
-        label_index(model, "positive")?,
-    ];
-    let mut inputs = Vec::new();
+    let mut sentences = Vec::new();
     let mut gold = Vec::new();
     for (i, line) in raw.lines().skip(1).enumerate() {
         if every.is_some_and(|n| i % n.max(1) != 0) {
@@ -366,17 +511,22 @@ fn eval_sentiment(
             .trim()
             .parse()
             .with_context(|| format!("{} data row {}: bad label", file.display(), i + 1))?;
-        inputs.push(model.sentence_input(s.trim())?);
+        sentences.push(s.trim());
         gold.push(y.min(1));
     }
-    let (probs, _) = model.clf.predict(&inputs, budget)?;
+    let items: Vec<(&str, Option<Span>)> = sentences.iter().map(|s| (*s, None)).collect();
+    let (probs, labels) = classify(backend, &items, budget)?;
+    let classes = [
+        label_index(&labels, "negative")?,
+        label_index(&labels, "positive")?,
+    ];
     let pred: Vec<usize> = probs
         .iter()
         .map(|p| usize::from(p[classes[1]] > p[classes[0]]))
         .collect();
     let (accuracy, _) = class_scores(&gold, &pred, 2);
     Ok(serde_json::json!({
-        "task": "sentiment", "file": file.display().to_string(), "model": model.clf.dir.display().to_string(),
+        "task": "sentiment", "file": file.display().to_string(), "model": backend.dir(),
         "sentences": gold.len(), "accuracy": accuracy,
     }))
 }

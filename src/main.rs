@@ -61,7 +61,8 @@ enum Command {
 
 #[derive(Args, Clone)]
 pub struct ModelArgs {
-    /// Folder with one model folder per task: ner/, sentiment/, stance/ [env: NEWSMILL_MODELS]
+    /// Model folder: a joint checkpoint (DIR/joint/ or DIR itself), or one folder per task
+    /// (DIR/ner/, DIR/sentiment/, DIR/stance/) [env: NEWSMILL_MODELS]
     #[arg(long, global = true)]
     models: Option<PathBuf>,
     /// NER model folder (overrides --models)
@@ -76,20 +77,34 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
+    /// The model folders of a run: `--models DIR` (or `$NEWSMILL_MODELS`) holding a joint
+    /// checkpoint (`DIR/joint/`, or `DIR` itself) answers every task that has no flag of its own;
+    /// without one, `DIR/ner/`, `DIR/sentiment/` and `DIR/stance/` are the single-task models.
     fn paths(&self) -> ModelPaths {
         let base = self
             .models
             .clone()
             .or_else(|| std::env::var_os("NEWSMILL_MODELS").map(PathBuf::from));
+        let joint = base.as_ref().and_then(|b| {
+            if b.join("joint").join("config.json").is_file() {
+                Some(b.join("joint"))
+            } else if b.join("config.json").is_file() {
+                Some(b.clone())
+            } else {
+                None
+            }
+        });
         let pick = |explicit: &Option<PathBuf>, name: &str| {
-            explicit
-                .clone()
-                .or_else(|| base.as_ref().map(|b| b.join(name)))
+            explicit.clone().or_else(|| match joint {
+                Some(_) => None,
+                None => base.as_ref().map(|b| b.join(name)),
+            })
         };
         ModelPaths {
             ner: pick(&self.ner_model, "ner"),
             sentiment: pick(&self.sentiment_model, "sentiment"),
             stance: pick(&self.stance_model, "stance"),
+            joint,
         }
     }
 }
@@ -469,17 +484,4 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// Resolves the model folder of one task from the shared model arguments.
-pub fn model_dir(models: &ModelArgs, task: &str) -> Result<PathBuf> {
-    let p = models.paths();
-    let dir = match task {
-        "ner" => p.ner,
-        "sentiment" => p.sentiment,
-        _ => p.stance,
-    };
-    dir.with_context(|| {
-        format!("no model folder for `{task}`: pass --models DIR or --{task}-model DIR")
-    })
 }

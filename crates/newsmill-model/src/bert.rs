@@ -143,7 +143,8 @@ pub struct BertForward {
     pooler: Option<Linear>,
     /// Sequence heads: the last layer computed for the first position only.
     cls_only: Option<ClsOnly>,
-    classifier: Linear,
+    /// `None` for an encoder whose heads live elsewhere (joint checkpoints).
+    classifier: Option<Linear>,
 }
 
 fn get<'a>(vars: &'a HashMap<String, Tensor>, name: &str) -> Result<&'a Tensor, String> {
@@ -153,12 +154,13 @@ fn get<'a>(vars: &'a HashMap<String, Tensor>, name: &str) -> Result<&'a Tensor, 
 
 impl BertForward {
     /// Builds from the variables of a loaded rust-bert BERT classifier (Hugging Face names);
-    /// `quantize`: int8 encoder Linear layers.
+    /// `quantize`: int8 encoder Linear layers. `head` `None`: the encoder alone (all layers for
+    /// every position, the pooler when the variables have one), read by [`BertForward::hidden`].
     pub fn new(
         vars: &HashMap<String, Tensor>,
         heads: i64,
         layers: usize,
-        head: Head,
+        head: Option<Head>,
         quantize: bool,
     ) -> Result<Self, String> {
         let v = |n: &str| get(vars, n).map(|t| t.shallow_clone());
@@ -192,7 +194,7 @@ impl BertForward {
             });
         }
         let cls_only = match head {
-            Head::Sequence if layers > 0 => {
+            Some(Head::Sequence) if layers > 0 => {
                 let p = format!("bert.encoder.layer.{}", layers - 1);
                 let f32 = |n: &str| -> Result<Linear, String> {
                     Ok(Linear::f32(
@@ -214,11 +216,25 @@ impl BertForward {
             _ => None,
         };
         let pooler = match head {
-            Head::Sequence => Some(Linear::f32(
+            Some(Head::Sequence) => Some(Linear::f32(
                 get(vars, "bert.pooler.dense.weight")?,
                 get(vars, "bert.pooler.dense.bias")?,
             )),
-            Head::Token => None,
+            Some(Head::Token) => None,
+            None => match (
+                vars.get("bert.pooler.dense.weight"),
+                vars.get("bert.pooler.dense.bias"),
+            ) {
+                (Some(w), Some(b)) => Some(Linear::f32(w, b)),
+                _ => None,
+            },
+        };
+        let classifier = match head {
+            Some(_) => Some(Linear::f32(
+                get(vars, "classifier.weight")?,
+                get(vars, "classifier.bias")?,
+            )),
+            None => None,
         };
         Ok(BertForward {
             word: v("bert.embeddings.word_embeddings.weight")?,
@@ -230,15 +246,42 @@ impl BertForward {
             eps: 1e-12,
             pooler,
             cls_only,
-            classifier: Linear::f32(
-                get(vars, "classifier.weight")?,
-                get(vars, "classifier.bias")?,
-            ),
+            classifier,
         })
     }
 
-    /// Logits of a batch (`ids`, `mask`, `types`: `[rows, cols]` int64).
+    /// Logits of a batch (`ids`, `mask`, `types`: `[rows, cols]` int64); the last hidden
+    /// states `[rows, cols, h]` for an encoder without a classifier.
     pub fn forward(&self, ids: &Tensor, mask: &Tensor, types: Option<&Tensor>) -> Tensor {
+        let (x, bias, full) = self.encode(ids, mask, types);
+        let Some(classifier) = &self.classifier else {
+            return x;
+        };
+        let Some(pooler) = &self.pooler else {
+            return classifier.forward(&x);
+        };
+        let x0 = match &self.cls_only {
+            Some(cls) => self.cls_layer(&self.layers[full], cls, &x, &bias),
+            None => x.select(1, 0),
+        };
+        classifier.forward(&pooler.forward(&x0).tanh())
+    }
+
+    /// The last hidden states `[rows, cols, h]` of every position (an encoder built without a
+    /// head).
+    pub fn hidden(&self, ids: &Tensor, mask: &Tensor, types: Option<&Tensor>) -> Tensor {
+        self.encode(ids, mask, types).0
+    }
+
+    /// The BERT pooler (dense + tanh) over first-position states `[rows, h]`; `None` when the
+    /// checkpoint has no pooler.
+    pub fn pool(&self, x0: &Tensor) -> Option<Tensor> {
+        self.pooler.as_ref().map(|p| p.forward(x0).tanh())
+    }
+
+    /// Embeddings and the layers computed for every position; returns the states, the additive
+    /// attention mask and how many layers ran.
+    fn encode(&self, ids: &Tensor, mask: &Tensor, types: Option<&Tensor>) -> (Tensor, Tensor, usize) {
         let (rows, cols) = (ids.size()[0], ids.size()[1]);
         let positions = Tensor::arange(cols, (Kind::Int64, ids.device())).unsqueeze(0);
         let mut x = ids.embedding_for(&self.word) + positions.embedding_for(&self.pos);
@@ -276,14 +319,7 @@ impl BertForward {
             f += &a;
             x = self.ln(&f, &l.out_ln);
         }
-        let Some(pooler) = &self.pooler else {
-            return self.classifier.forward(&x);
-        };
-        let x0 = match &self.cls_only {
-            Some(cls) => self.cls_layer(&self.layers[full], cls, &x, &bias),
-            None => x.select(1, 0),
-        };
-        self.classifier.forward(&pooler.forward(&x0).tanh())
+        (x, bias, full)
     }
 
     /// The last layer of a sequence classifier, whose head reads the first position only: that
@@ -387,12 +423,12 @@ mod tests {
             m.forward_t(Some(&ids), Some(&mask), Some(&types), None, None, false)
                 .logits
         });
-        let own = BertForward::new(&vs.variables(), 4, 2, Head::Token, false).unwrap();
+        let own = BertForward::new(&vs.variables(), 4, 2, Some(Head::Token), false).unwrap();
         let got = tch::no_grad(|| own.forward(&ids, &mask, Some(&types)));
         // compare real positions only
         let real = mask.unsqueeze(-1).to_kind(Kind::Float);
         assert!(max_diff(&(&want * &real), &(&got * &real)) < 1e-4);
-        let q = BertForward::new(&vs.variables(), 4, 2, Head::Token, true).unwrap();
+        let q = BertForward::new(&vs.variables(), 4, 2, Some(Head::Token), true).unwrap();
         let got8 = tch::no_grad(|| q.forward(&ids, &mask, Some(&types)));
         let d = max_diff(
             &(want.softmax(-1, Kind::Float) * &real),
@@ -406,11 +442,11 @@ mod tests {
             m.forward_t(Some(&ids), Some(&mask), Some(&types), None, None, false)
                 .logits
         });
-        let own = BertForward::new(&vs.variables(), 4, 2, Head::Sequence, false).unwrap();
+        let own = BertForward::new(&vs.variables(), 4, 2, Some(Head::Sequence), false).unwrap();
         assert!(own.first_position_only());
         let got = tch::no_grad(|| own.forward(&ids, &mask, Some(&types)));
         assert!(max_diff(&want, &got) < 1e-4);
-        let q = BertForward::new(&vs.variables(), 4, 2, Head::Sequence, true).unwrap();
+        let q = BertForward::new(&vs.variables(), 4, 2, Some(Head::Sequence), true).unwrap();
         let got8 = tch::no_grad(|| q.forward(&ids, &mask, Some(&types)));
         let d = max_diff(
             &want.softmax(-1, Kind::Float),

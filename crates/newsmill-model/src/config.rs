@@ -4,6 +4,41 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::error::ModelError;
+use newsmill_text::CaseFeature;
+
+/// How a head of a joint checkpoint reads the encoder's last hidden states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadKind {
+    /// One label per position (`token`).
+    Token,
+    /// One label per sequence from the first position (`first_position`), through the BERT
+    /// pooler (dense + tanh) when `pooler` is true.
+    FirstPosition { pooler: bool },
+    /// One label per target span (`span_pool`): the first position, the mean and the maximum
+    /// of the span's positions, concatenated (`pool: ["first", "mean", "max"]`).
+    SpanPool,
+}
+
+/// One head of a joint checkpoint: `{prefix}.weight` (`[labels, in]`) and `{prefix}.bias`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadSpec {
+    pub name: String,
+    pub kind: HeadKind,
+    pub prefix: String,
+    pub labels: Vec<String>,
+}
+
+/// The `newsmill` section of a joint checkpoint's config.json.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JointSpec {
+    pub heads: Vec<HeadSpec>,
+}
+
+impl JointSpec {
+    pub fn head(&self, name: &str) -> Option<&HeadSpec> {
+        self.heads.iter().find(|h| h.name == name)
+    }
+}
 
 /// The architectures newsmill can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,12 +59,16 @@ pub struct ModelConfig {
     pub max_positions: usize,
     pub type_vocab_size: usize,
     /// `newsmill.case_feature` in config.json: feed word case shapes as token type ids.
-    pub case_feature: bool,
+    pub case_feature: CaseFeature,
+    /// `newsmill.heads` in config.json: a joint checkpoint (one encoder, several heads).
+    pub joint: Option<JointSpec>,
     /// `newsmill.context` in config.json: `"sentences_packed_N"` says the model was trained
     /// on consecutive sentences packed into inputs of N wordpieces.
     pub packed_context: Option<usize>,
     /// (hidden size, feed-forward size, layers), for FLOP counts.
     pub dims: (usize, usize, usize),
+    /// Attention heads per layer.
+    pub attention_heads: usize,
     pub raw: Value,
 }
 
@@ -97,7 +136,15 @@ impl ModelConfig {
                 })
             }
         };
-        let labels = parse_labels(path, obj)?;
+        let joint = match obj.get("newsmill").and_then(|n| n.get("heads")) {
+            Some(h) => Some(parse_heads(path, h)?),
+            None => None,
+        };
+        // a joint checkpoint names its labels per head
+        let labels = match joint {
+            Some(_) => Vec::new(),
+            None => parse_labels(path, obj)?,
+        };
 
         // Sizes rust-bert divides by or allocates from: checked here so it never panics.
         let (hidden, heads, layers, ffn, act) = match model_type {
@@ -169,13 +216,14 @@ impl ModelConfig {
             _ => get_int(path, obj, "type_vocab_size")? as usize,
         };
         let case_feature = match obj.get("newsmill").and_then(|n| n.get("case_feature")) {
-            None => false,
-            Some(Value::String(s)) if s == "token_type_v1" => true,
+            None => CaseFeature::Off,
+            Some(Value::String(s)) if s == "token_type_v1" => CaseFeature::Shape,
+            Some(Value::String(s)) if s == "token_type_v2" => CaseFeature::ShapeTitle,
             Some(other) => {
                 return Err(field_err(
                     path,
                     "newsmill.case_feature",
-                    format!("unknown value {other} (known: \"token_type_v1\")"),
+                    format!("unknown value {other} (known: \"token_type_v1\", \"token_type_v2\")"),
                 ))
             }
         };
@@ -201,13 +249,13 @@ impl ModelConfig {
                 ))
             }
         };
-        if case_feature && type_vocab_size < newsmill_text::CASE_CLASSES {
+        if case_feature != CaseFeature::Off && type_vocab_size < case_feature.types_needed() {
             return Err(field_err(
                 path,
                 "type_vocab_size",
                 format!(
                     "the case feature needs {} token types, found {type_vocab_size}",
-                    newsmill_text::CASE_CLASSES
+                    case_feature.types_needed()
                 ),
             ));
         }
@@ -226,8 +274,10 @@ impl ModelConfig {
             max_positions,
             type_vocab_size,
             case_feature,
+            joint,
             packed_context,
             dims: (h as usize, ffn_size as usize, n_layers as usize),
+            attention_heads: nh as usize,
             raw,
         })
     }
@@ -240,6 +290,87 @@ impl ModelConfig {
             reason: e.to_string(),
         })
     }
+}
+
+fn parse_heads(path: &Path, v: &Value) -> Result<JointSpec, ModelError> {
+    let field = "newsmill.heads";
+    let map = v
+        .as_object()
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| field_err(path, field, "expected a non-empty object of heads"))?;
+    let mut heads = Vec::with_capacity(map.len());
+    for (name, h) in map {
+        let f = |k: &str| format!("{field}.{name}.{k}");
+        let kind = match h.get("kind").and_then(Value::as_str) {
+            Some("token") => HeadKind::Token,
+            Some("first_position") => HeadKind::FirstPosition {
+                pooler: h.get("pooler").and_then(Value::as_bool).unwrap_or(false),
+            },
+            Some("span_pool") => {
+                let pool: Vec<&str> = h
+                    .get("pool")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                if pool != ["first", "mean", "max"] {
+                    return Err(field_err(
+                        path,
+                        &f("pool"),
+                        format!(
+                            "unsupported pooling {:?} (supported: [\"first\", \"mean\", \"max\"])",
+                            h.get("pool")
+                        ),
+                    ));
+                }
+                HeadKind::SpanPool
+            }
+            Some(other) => {
+                return Err(field_err(
+                    path,
+                    &f("kind"),
+                    format!(
+                        "unknown head kind `{other}` (known: token, first_position, span_pool)"
+                    ),
+                ))
+            }
+            None => return Err(field_err(path, &f("kind"), "missing or not a string")),
+        };
+        let labels: Vec<String> = match h.get("labels").and_then(Value::as_array) {
+            Some(a) if !a.is_empty() => a
+                .iter()
+                .map(|l| {
+                    l.as_str().map(str::to_string).ok_or_else(|| {
+                        field_err(path, &f("labels"), format!("label {l} is not a string"))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            _ => {
+                return Err(field_err(
+                    path,
+                    &f("labels"),
+                    "missing or empty (a list of label names, in the order of the head's rows)",
+                ))
+            }
+        };
+        let prefix = match h.get("prefix") {
+            None => format!("{name}.classifier"),
+            Some(Value::String(p)) if !p.is_empty() => p.clone(),
+            Some(other) => {
+                return Err(field_err(
+                    path,
+                    &f("prefix"),
+                    format!("expected a tensor name prefix, found {other}"),
+                ))
+            }
+        };
+        heads.push(HeadSpec {
+            name: name.clone(),
+            kind,
+            prefix,
+            labels,
+        });
+    }
+    Ok(JointSpec { heads })
 }
 
 fn parse_labels(path: &Path, obj: &Map<String, Value>) -> Result<Vec<String>, ModelError> {
@@ -295,7 +426,8 @@ mod tests {
         let c = ModelConfig::from_value(Path::new("c.json"), bert()).unwrap();
         assert_eq!(c.labels, vec!["O", "B-PER", "I-PER"]);
         assert_eq!(c.model_type, ModelType::Bert);
-        assert!(!c.case_feature);
+        assert_eq!(c.case_feature, CaseFeature::Off);
+        assert!(c.joint.is_none());
         let rb: rust_bert::bert::BertConfig = c.rust_bert().unwrap();
         assert_eq!(rb.type_vocab_size, 2);
     }

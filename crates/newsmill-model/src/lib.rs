@@ -9,11 +9,15 @@
 mod bert;
 mod config;
 mod error;
+mod joint;
 mod model;
 
-pub use config::{ModelConfig, ModelType};
+pub use config::{HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
 pub use error::ModelError;
-pub use model::{gather_batches, plan_batches, BatchStats, Classifier, Head, Logits, Precision};
+pub use joint::{
+    HeadKindName, JointHeads, JointItem, JointItemOut, JointModel, SpanRequest,
+};
+pub use model::{gather_batches, plan_batches, plan_groups, BatchStats, Classifier, Head, Logits, Precision};
 
 /// Measures the matmul throughput of this machine in GFLOP/s: `threads` threads at once, each
 /// with one libtorch thread, multiplying fp32 matrices of the encoder's feed-forward shape

@@ -79,7 +79,7 @@ fn missing(path: PathBuf) -> ModelError {
     ModelError::MissingFile { path }
 }
 
-fn panic_reason(p: Box<dyn std::any::Any + Send>) -> String {
+pub(crate) fn panic_reason(p: Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<String>()
         .cloned()
         .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
@@ -160,13 +160,12 @@ impl Classifier {
         // DistilBERT and RoBERTa run through rust-bert.
         let own = match (config.model_type, precision) {
             (ModelType::Bert, _) => {
-                let heads = config.raw["num_attention_heads"].as_i64().unwrap_or(1);
                 Some(
                     crate::bert::BertForward::new(
                         &vs.variables(),
-                        heads,
+                        config.attention_heads as i64,
                         config.dims.2,
-                        head,
+                        Some(head),
                         precision == Precision::Int8,
                     )
                     .map_err(build)?,
@@ -293,55 +292,80 @@ impl Classifier {
 /// Copies every variable of `vs` from the safetensors file, checking names, shapes and dtypes
 /// first; weights become fp32 whatever their stored precision.
 fn load_weights(vs: &nn::VarStore, path: &Path) -> Result<(), ModelError> {
-    let bytes = std::fs::read(path).map_err(|e| ModelError::Read {
+    let bytes = read_weights(path)?;
+    let st = parse_weights(&bytes, path)?;
+    copy_vars(vs, &st, path)
+}
+
+/// The bytes of a safetensors file.
+pub(crate) fn read_weights(path: &Path) -> Result<Vec<u8>, ModelError> {
+    std::fs::read(path).map_err(|e| ModelError::Read {
         path: path.to_path_buf(),
         reason: e.to_string(),
-    })?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| ModelError::CorruptWeights {
+    })
+}
+
+pub(crate) fn parse_weights<'a>(bytes: &'a [u8], path: &Path) -> Result<SafeTensors<'a>, ModelError> {
+    SafeTensors::deserialize(bytes).map_err(|e| ModelError::CorruptWeights {
         path: path.to_path_buf(),
         reason: e.to_string(),
-    })?;
+    })
+}
+
+/// Copies every variable of `vs` from `st` (checked: present, same shape, a float dtype).
+pub(crate) fn copy_vars(vs: &nn::VarStore, st: &SafeTensors, path: &Path) -> Result<(), ModelError> {
     let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, mut var) in vars {
-        let view = st.tensor(&name).map_err(|_| ModelError::MissingTensor {
-            path: path.to_path_buf(),
-            tensor: name.clone(),
-        })?;
-        let found: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
-        let expected = var.size();
-        if found != expected {
-            return Err(ModelError::ShapeMismatch {
-                path: path.to_path_buf(),
-                tensor: name,
-                expected,
-                found,
-            });
-        }
-        let kind = match view.dtype() {
-            Dtype::F32 => Kind::Float,
-            Dtype::F16 => Kind::Half,
-            Dtype::BF16 => Kind::BFloat16,
-            other => {
-                return Err(ModelError::BadDtype {
-                    path: path.to_path_buf(),
-                    tensor: name,
-                    dtype: format!("{other:?}"),
-                })
-            }
-        };
-        let src = Tensor::f_from_data_size(view.data(), &found, kind)
-            .and_then(|t| t.f_to_kind(Kind::Float))
-            .map_err(|e| ModelError::CorruptWeights {
-                path: path.to_path_buf(),
-                reason: format!("tensor `{name}`: {e}"),
-            })?;
+        let src = tensor_f32(st, path, &name, Some(&var.size()))?;
         tch::no_grad(|| var.f_copy_(&src)).map_err(|e| ModelError::CorruptWeights {
             path: path.to_path_buf(),
             reason: format!("tensor `{name}`: {e}"),
         })?;
     }
     Ok(())
+}
+
+/// Tensor `name` of `st` as fp32, checked against `expected` when given.
+pub(crate) fn tensor_f32(
+    st: &SafeTensors,
+    path: &Path,
+    name: &str,
+    expected: Option<&[i64]>,
+) -> Result<Tensor, ModelError> {
+    let view = st.tensor(name).map_err(|_| ModelError::MissingTensor {
+        path: path.to_path_buf(),
+        tensor: name.to_string(),
+    })?;
+    let found: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+    if let Some(expected) = expected {
+        if found != expected {
+            return Err(ModelError::ShapeMismatch {
+                path: path.to_path_buf(),
+                tensor: name.to_string(),
+                expected: expected.to_vec(),
+                found,
+            });
+        }
+    }
+    let kind = match view.dtype() {
+        Dtype::F32 => Kind::Float,
+        Dtype::F16 => Kind::Half,
+        Dtype::BF16 => Kind::BFloat16,
+        other => {
+            return Err(ModelError::BadDtype {
+                path: path.to_path_buf(),
+                tensor: name.to_string(),
+                dtype: format!("{other:?}"),
+            })
+        }
+    };
+    Tensor::f_from_data_size(view.data(), &found, kind)
+        .and_then(|t| t.f_to_kind(Kind::Float))
+        .map_err(|e| ModelError::CorruptWeights {
+            path: path.to_path_buf(),
+            reason: format!("tensor `{name}`: {e}"),
+        })
 }
 
 /// Counters of the batches a classifier ran.
@@ -395,14 +419,26 @@ impl Classifier {
 /// sequences of similar length. Returns each batch's member indices into `lengths`. Depends
 /// only on the lengths and the budget.
 pub fn plan_batches(lengths: &[usize], token_budget: usize) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..lengths.len()).collect();
-    order.sort_by_key(|&i| (lengths[i], i));
+    let shapes: Vec<(usize, usize)> = lengths.iter().map(|&l| (1, l)).collect();
+    plan_groups(&shapes, token_budget)
+}
+
+/// [`plan_batches`] for items of several rows each (`(rows, longest row)`), kept whole in one
+/// batch: sorted by length, cut greedily so that all rows × the longest stay within the budget
+/// (an item larger than the budget gets a batch of its own).
+pub fn plan_groups(shapes: &[(usize, usize)], token_budget: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..shapes.len()).collect();
+    order.sort_by_key(|&i| (shapes[i].1, i));
     let mut out = Vec::new();
     let mut k = 0;
     while k < order.len() {
         // lengths ascend, so the last member sets the padded width
+        let mut rows = shapes[order[k]].0;
         let mut end = k + 1;
-        while end < order.len() && lengths[order[end]] * (end - k + 1) <= token_budget.max(1) {
+        while end < order.len()
+            && shapes[order[end]].1 * (rows + shapes[order[end]].0) <= token_budget.max(1)
+        {
+            rows += shapes[order[end]].0;
             end += 1;
         }
         out.push(order[k..end].to_vec());
@@ -411,20 +447,21 @@ pub fn plan_batches(lengths: &[usize], token_budget: usize) -> Vec<Vec<usize>> {
     out
 }
 
-/// Puts the probabilities of the batches of `plan` (one result per batch, in plan order) back
-/// in input order (`len` sequences) and sums the batches' counters; stops at the first error.
-pub fn gather_batches(
+/// Puts the results of the batches of `plan` (one result per batch, in plan order, one value
+/// per member) back in input order (`len` items) and sums the batches' counters; stops at the
+/// first error.
+pub fn gather_batches<T: Default>(
     len: usize,
     plan: &[Vec<usize>],
-    results: impl IntoIterator<Item = Result<(Vec<Vec<f32>>, BatchStats), ModelError>>,
-) -> Result<(Vec<Vec<f32>>, BatchStats), ModelError> {
-    let mut out: Vec<Vec<f32>> = vec![Vec::new(); len];
+    results: impl IntoIterator<Item = Result<(Vec<T>, BatchStats), ModelError>>,
+) -> Result<(Vec<T>, BatchStats), ModelError> {
+    let mut out: Vec<T> = std::iter::repeat_with(T::default).take(len).collect();
     let mut stats = BatchStats::default();
     for (members, r) in plan.iter().zip(results) {
-        let (probs, st) = r?;
+        let (values, st) = r?;
         stats.add(&st);
-        for (&i, p) in members.iter().zip(probs) {
-            out[i] = p;
+        for (&i, v) in members.iter().zip(values) {
+            out[i] = v;
         }
     }
     Ok((out, stats))

@@ -5,6 +5,8 @@ pub enum NerError {
     BadLabel { path: String, label: String },
     #[error("{path}: id2label has no `O` label")]
     NoOutsideLabel { path: String },
+    #[error("a joint checkpoint's NER head runs inside the joint model's pass, not on its own")]
+    JointHead,
     #[error(transparent)]
     Model(#[from] newsmill_model::ModelError),
     #[error(transparent)]

@@ -1,7 +1,9 @@
 use std::path::Path;
 
-use newsmill_model::{BatchStats, Classifier, Head, Precision};
-use newsmill_text::{case_class, split_words, Encoded, Span, Window, Windowing};
+use std::ops::Range;
+
+use newsmill_model::{BatchStats, Classifier, Head, HeadKindName, JointModel, Precision};
+use newsmill_text::{split_words, CaseFeature, Encoded, Span, Window, Windowing, WordpieceEncoder};
 
 use crate::decode::{decode_words, Decoding};
 use crate::tags::{chunks, TagSet};
@@ -30,9 +32,13 @@ pub struct NerOptions {
     pub precision: Precision,
 }
 
-/// A token-classification model with its tag set.
+/// A token-classification model with its tag set: a checkpoint of its own (`clf`), or the
+/// token head of a joint checkpoint, which the caller runs (`clf` is `None`; this struct then
+/// prepares the inputs and decodes the head's probabilities).
 pub struct NerModel {
-    pub clf: Classifier,
+    pub clf: Option<Classifier>,
+    pub encoder: WordpieceEncoder,
+    pub case: CaseFeature,
     pub tags: TagSet,
     pub opts: NerOptions,
 }
@@ -51,6 +57,15 @@ struct Unit {
     windows: Vec<Window>,
 }
 
+/// Where a text span lies in the model inputs ([`NerModel::locate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanPlace {
+    pub unit: usize,
+    pub window: usize,
+    /// Positions in the window, the leading special token counted (so from 1).
+    pub positions: Range<usize>,
+}
+
 /// An article split into words, wordpieces and model inputs.
 pub struct PreparedText {
     sentences: Vec<PreparedSentence>,
@@ -58,6 +73,11 @@ pub struct PreparedText {
 }
 
 impl PreparedText {
+    /// The sentences of unit `unit` (empty when there is no such unit).
+    pub fn unit_sentences(&self, unit: usize) -> std::ops::Range<usize> {
+        self.units.get(unit).map_or(0..0, |u| u.sentences.clone())
+    }
+
     /// Number of model inputs (windows) of this text.
     pub fn input_count(&self) -> usize {
         self.units.iter().map(|u| u.windows.len()).sum()
@@ -75,7 +95,37 @@ impl NerModel {
         }
         // never exceed the model's positions
         opts.windowing.max_len = opts.windowing.max_len.min(clf.config.max_positions);
-        Ok(NerModel { clf, tags, opts })
+        Ok(NerModel {
+            encoder: clf.encoder.clone(),
+            case: clf.config.case_feature,
+            clf: Some(clf),
+            tags,
+            opts,
+        })
+    }
+
+    /// The NER side of a joint checkpoint: its `ner` token head's tags, its tokenizer and case
+    /// feature. The joint model was trained on single sentences, so every sentence is an input
+    /// of its own.
+    pub fn for_joint(joint: &JointModel, opts: NerOptions) -> Result<Self, NerError> {
+        opts.windowing.validate()?;
+        let head = joint.require("ner", HeadKindName::Token)?;
+        let spec = joint.heads().nth(head).expect("required head exists");
+        let field = format!(
+            "{} (newsmill.heads.ner.labels)",
+            joint.config.path.display()
+        );
+        let tags = TagSet::new(&spec.labels, &field)?;
+        let mut opts = opts;
+        opts.pack_sentences = Some(false);
+        opts.windowing.max_len = opts.windowing.max_len.min(joint.config.max_positions);
+        Ok(NerModel {
+            clf: None,
+            encoder: joint.encoder.clone(),
+            case: joint.config.case_feature,
+            tags,
+            opts,
+        })
     }
 
     /// Words, wordpieces and windows of every sentence of `text`.
@@ -94,13 +144,9 @@ impl NerModel {
         let mut out = Vec::with_capacity(sentences.len());
         for (index, words) in sentences.into_iter().enumerate() {
             let strs: Vec<&str> = words.iter().map(|w| w.slice(text)).collect();
-            let enc = self.clf.encoder.encode_words(&strs)?;
-            let types = if self.clf.config.case_feature {
-                let cases: Vec<u32> = strs.iter().map(|w| case_class(w)).collect();
-                enc.word.iter().map(|&w| cases[w as usize]).collect()
-            } else {
-                vec![0; enc.ids.len()]
-            };
+            let enc = self.encoder.encode_words(&strs)?;
+            let cases = self.case.word_types(&strs);
+            let types = enc.word.iter().map(|&w| cases[w as usize]).collect();
             out.push(PreparedSentence {
                 index,
                 words,
@@ -148,12 +194,19 @@ impl NerModel {
     /// The model inputs of a prepared text, special tokens included, in a fixed order that
     /// [`NerModel::decode`] expects back.
     pub fn inputs(&self, p: &PreparedText) -> Vec<(Vec<u32>, Vec<u32>)> {
-        let (cls, sep) = (self.clf.encoder.cls_id, self.clf.encoder.sep_id);
-        let mut out = Vec::with_capacity(p.input_count());
+        self.unit_inputs(p).into_iter().flatten().collect()
+    }
+
+    /// [`NerModel::inputs`] grouped by unit (a sentence, or packed sentences): the windows of
+    /// each unit, which [`NerModel::decode_unit`] decodes together.
+    pub fn unit_inputs(&self, p: &PreparedText) -> Vec<Vec<(Vec<u32>, Vec<u32>)>> {
+        let (cls, sep) = (self.encoder.cls_id, self.encoder.sep_id);
+        let mut out = Vec::with_capacity(p.units.len());
         for u in &p.units {
             let ss = &p.sentences[u.sentences.clone()];
             let ids: Vec<u32> = ss.iter().flat_map(|s| s.enc.ids.iter().copied()).collect();
             let tys: Vec<u32> = ss.iter().flat_map(|s| s.types.iter().copied()).collect();
+            let mut windows = Vec::with_capacity(u.windows.len());
             for w in &u.windows {
                 let mut input = Vec::with_capacity(w.end - w.start + 2);
                 input.push(cls);
@@ -163,8 +216,9 @@ impl NerModel {
                 types.push(0);
                 types.extend_from_slice(&tys[w.start..w.end]);
                 types.push(0);
-                out.push((input, types));
+                windows.push((input, types));
             }
+            out.push(windows);
         }
         out
     }
@@ -172,44 +226,60 @@ impl NerModel {
     /// Entities from the probabilities of [`NerModel::inputs`] (same order). Each word takes
     /// the prediction of its first wordpiece, from the window that owns that piece.
     pub fn decode(&self, p: &PreparedText, probs: &[Vec<f32>]) -> Vec<Entity> {
-        let nl = self.tags.tags.len();
         let mut entities = Vec::new();
         let mut input = 0usize;
-        for u in &p.units {
-            let first_input = input;
+        for (k, u) in p.units.iter().enumerate() {
+            let end = (input + u.windows.len()).min(probs.len());
+            entities.extend(self.decode_unit(p, k, &probs[input.min(end)..end]));
             input += u.windows.len();
-            let mut base = 0usize;
-            for s in &p.sentences[u.sentences.clone()] {
-                let sentence_base = base;
-                base += s.enc.ids.len();
-                let mut word_probs: Vec<Option<&[f32]>> = vec![None; s.words.len()];
-                let mut prev_word = None;
-                // windows are in order and own consecutive ranges: walk them with the pieces
-                let mut k = 0usize;
-                for (local, &w) in s.enc.word.iter().enumerate() {
-                    if prev_word == Some(w) {
-                        continue;
-                    }
-                    prev_word = Some(w);
-                    let piece = sentence_base + local;
-                    while k < u.windows.len() && u.windows[k].own_end <= piece {
-                        k += 1;
-                    }
-                    let Some(win) = u.windows.get(k).filter(|win| win.own_start <= piece) else {
-                        continue;
-                    };
-                    let Some(row) = probs.get(first_input + k) else {
-                        continue;
-                    };
-                    let o = (piece - win.start + 1) * nl;
-                    if let Some(slot) = word_probs.get_mut(w as usize) {
-                        *slot = row.get(o..o + nl);
-                    }
-                }
-                self.decode_sentence(s, &word_probs, &mut entities);
-            }
         }
         entities
+    }
+
+    /// Entities of unit `unit` of `p` from the probabilities of its windows (as
+    /// [`NerModel::unit_inputs`] gives them).
+    pub fn decode_unit(&self, p: &PreparedText, unit: usize, probs: &[Vec<f32>]) -> Vec<Entity> {
+        let nl = self.tags.tags.len();
+        let mut entities = Vec::new();
+        let Some(u) = p.units.get(unit) else {
+            return entities;
+        };
+        let mut base = 0usize;
+        for s in &p.sentences[u.sentences.clone()] {
+            let sentence_base = base;
+            base += s.enc.ids.len();
+            let mut word_probs: Vec<Option<&[f32]>> = vec![None; s.words.len()];
+            let mut prev_word = None;
+            // windows are in order and own consecutive ranges: walk them with the pieces
+            let mut k = 0usize;
+            for (local, &w) in s.enc.word.iter().enumerate() {
+                if prev_word == Some(w) {
+                    continue;
+                }
+                prev_word = Some(w);
+                let piece = sentence_base + local;
+                while k < u.windows.len() && u.windows[k].own_end <= piece {
+                    k += 1;
+                }
+                let Some(win) = u.windows.get(k).filter(|win| win.own_start <= piece) else {
+                    continue;
+                };
+                let Some(row) = probs.get(k) else {
+                    continue;
+                };
+                let o = (piece - win.start + 1) * nl;
+                if let Some(slot) = word_probs.get_mut(w as usize) {
+                    *slot = row.get(o..o + nl);
+                }
+            }
+            self.decode_sentence(s, &word_probs, &mut entities);
+        }
+        entities
+    }
+
+    /// The unit (index into [`NerModel::unit_inputs`]) holding sentence `sentence`.
+    pub fn unit_of(&self, p: &PreparedText, sentence: usize) -> Option<usize> {
+        p.units.iter().position(|u| u.sentences.contains(&sentence))
     }
 
     fn decode_sentence(
@@ -244,8 +314,50 @@ impl NerModel {
         sentences: &[Span],
         token_budget: usize,
     ) -> Result<(Vec<Entity>, BatchStats), NerError> {
+        let clf = self.clf.as_ref().ok_or(NerError::JointHead)?;
         let p = self.prepare(text, sentences)?;
-        let (probs, stats) = self.clf.predict(&self.inputs(&p), token_budget)?;
+        let (probs, stats) = clf.predict(&self.inputs(&p), token_budget)?;
         Ok((self.decode(&p, &probs), stats))
+    }
+
+    /// Where the byte span `span` of sentence `sentence` lies in the model inputs: the unit
+    /// ([`NerModel::unit_of`]), the window of that unit that owns the span's first wordpiece, and
+    /// the positions (special token included, so from 1) of the span's wordpieces in that
+    /// window. Words that overlap the span count whole. `None` when no wordpiece overlaps it.
+    pub fn locate(
+        &self,
+        p: &PreparedText,
+        sentence: usize,
+        span: Span,
+    ) -> Option<SpanPlace> {
+        for (unit, u) in p.units.iter().enumerate() {
+            if !u.sentences.contains(&sentence) {
+                continue;
+            }
+            let mut base = 0;
+            for s in &p.sentences[u.sentences.start..sentence] {
+                base += s.enc.ids.len();
+            }
+            let s = &p.sentences[sentence];
+            let mut first = None;
+            let mut last = 0;
+            for (local, &w) in s.enc.word.iter().enumerate() {
+                let word = s.words[w as usize];
+                if word.start < span.end && word.end > span.start {
+                    first.get_or_insert(base + local);
+                    last = base + local;
+                }
+            }
+            let first = first?;
+            let k = u.windows.iter().position(|win| win.own_start <= first && first < win.own_end)?;
+            let win = u.windows[k];
+            let end = (last + 1).min(win.end);
+            return Some(SpanPlace {
+                unit,
+                window: k,
+                positions: first - win.start + 1..end - win.start + 1,
+            });
+        }
+        None
     }
 }

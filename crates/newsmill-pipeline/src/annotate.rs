@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use std::cell::OnceCell;
 
-use newsmill_model::{gather_batches, plan_batches, BatchStats, Classifier, ModelError};
+use newsmill_model::{
+    gather_batches, plan_batches, plan_groups, BatchStats, Classifier, JointItem, ModelError,
+};
 use newsmill_ner::{Entity, NerModel, NerOptions, PreparedText};
 use newsmill_stance::{
     find_targets, group_actors, mean_stance, Actor, Mention, Scored, SequenceModel,
@@ -14,6 +16,7 @@ use newsmill_text::{segment, CharIndex, Span};
 use rayon::prelude::*;
 
 use crate::input::{Article, BadRecord, Item};
+use crate::joint::{JointModels, JointText, JointUses};
 use crate::output::{
     ActorOut, ArticleOut, EntityOut, ErrorBody, ErrorOut, SalientOut, SentenceOut, SummaryOut,
     TargetOut, ToneOut, SCHEMA_VERSION,
@@ -68,9 +71,11 @@ impl Tasks {
     }
 }
 
-/// Model folders for each task.
+/// Model folders: a joint checkpoint that answers every task it is not overridden for, and
+/// single-task checkpoints for the tasks that have one.
 #[derive(Debug, Clone, Default)]
 pub struct ModelPaths {
+    pub joint: Option<PathBuf>,
     pub ner: Option<PathBuf>,
     pub sentiment: Option<PathBuf>,
     pub stance: Option<PathBuf>,
@@ -106,6 +111,7 @@ pub struct Models {
     pub ner: Option<NerModel>,
     pub sentiment: Option<SequenceModel>,
     pub stance: Option<SequenceModel>,
+    pub joint: Option<JointModels>,
 }
 
 fn need<'a>(p: &'a Option<PathBuf>, task: &str) -> Result<&'a PathBuf, PipelineError> {
@@ -114,32 +120,48 @@ fn need<'a>(p: &'a Option<PathBuf>, task: &str) -> Result<&'a PathBuf, PipelineE
 }
 
 impl Models {
-    /// Loads the models the tasks need. Any problem with a model folder is an error here,
-    /// before any article is read.
+    /// Loads the models the tasks need: a task's own checkpoint when it has one, otherwise the
+    /// joint checkpoint. Any problem with a model folder is an error here, before any article
+    /// is read.
     pub fn load(paths: &ModelPaths, opts: &AnnotateOptions) -> Result<Models, PipelineError> {
         let t = opts.tasks;
+        let precision = opts.ner.precision;
+        let wants_stance = t.stance || !opts.targets.is_empty();
+        let from_joint = |own: &Option<PathBuf>, wanted: bool| {
+            wanted && own.is_none() && paths.joint.is_some()
+        };
+        let uses = JointUses {
+            ner: from_joint(&paths.ner, t.ner),
+            sentiment: from_joint(&paths.sentiment, t.sentiment),
+            stance: from_joint(&paths.stance, wants_stance),
+            entity_stance: t.stance,
+        };
+        let joint = match &paths.joint {
+            Some(dir) if uses.ner || uses.sentiment || uses.stance => {
+                Some(JointModels::load(dir, opts.ner, precision, uses)?)
+            }
+            _ => None,
+        };
         Ok(Models {
-            ner: if t.ner {
+            ner: if t.ner && !uses.ner {
                 Some(NerModel::load(need(&paths.ner, "ner")?, opts.ner)?)
             } else {
                 None
             },
-            sentiment: if t.sentiment {
+            sentiment: if t.sentiment && !uses.sentiment {
                 Some(SequenceModel::load(
                     need(&paths.sentiment, "sentiment")?,
-                    opts.ner.precision,
+                    precision,
                 )?)
             } else {
                 None
             },
-            stance: if t.stance || !opts.targets.is_empty() {
-                Some(SequenceModel::load(
-                    need(&paths.stance, "stance")?,
-                    opts.ner.precision,
-                )?)
+            stance: if wants_stance && !uses.stance {
+                Some(SequenceModel::load(need(&paths.stance, "stance")?, precision)?)
             } else {
                 None
             },
+            joint,
         })
     }
 }
@@ -173,8 +195,30 @@ pub enum Batches {
 /// Which of a worker's models runs a phase.
 type Pick = fn(&Models) -> Option<&Classifier>;
 
-/// Probabilities of each sequence of a batch, and the batch's counters.
-type BatchResult = Result<(Vec<Vec<f32>>, BatchStats), ModelError>;
+/// One batch's values (one per member) and counters.
+type BatchResult<T> = Result<(Vec<T>, BatchStats), ModelError>;
+
+fn no_models() -> ModelError {
+    ModelError::Forward("worker thread without models".into())
+}
+
+/// Runs every batch of `plan` with `run`, here or spread over the pool (see [`Batches`]), and
+/// returns the results in plan order.
+fn run_plan<T: Send>(
+    models: &Models,
+    plan: &[Vec<usize>],
+    where_: Batches,
+    run: impl Fn(&Models, &[usize]) -> BatchResult<T> + Sync,
+) -> Vec<BatchResult<T>> {
+    match where_ {
+        Batches::Here => plan.iter().map(|m| run(models, m)).collect(),
+        Batches::Shared => plan
+            .par_iter()
+            .with_max_len(1)
+            .map(|m| with_worker_models(|wm| wm.map_or_else(|| Err(no_models()), |wm| run(wm, m))))
+            .collect(),
+    }
+}
 
 /// Runs `items` through the model `pick` selects, batched by length under `budget`; returns
 /// probabilities in input order.
@@ -185,23 +229,11 @@ fn predict(
     budget: usize,
     where_: Batches,
 ) -> Result<(Vec<Vec<f32>>, BatchStats), PipelineError> {
-    let missing = || ModelError::Forward("worker thread without models".into());
-    if where_ == Batches::Here {
-        let clf = pick(models).ok_or_else(missing)?;
-        return Ok(clf.predict(items, budget)?);
-    }
     let lengths: Vec<usize> = items.iter().map(|i| i.0.len()).collect();
     let plan = plan_batches(&lengths, budget);
-    let results: Vec<BatchResult> = plan
-        .par_iter()
-        .with_max_len(1)
-        .map(|m| {
-            with_worker_models(|wm| match wm.and_then(pick) {
-                Some(clf) => clf.run_batch(items, m),
-                None => Err(missing()),
-            })
-        })
-        .collect();
+    let results = run_plan(models, &plan, where_, |m, members| {
+        pick(m).ok_or_else(no_models)?.run_batch(items, members)
+    });
     Ok(gather_batches(items.len(), &plan, results)?)
 }
 
@@ -216,6 +248,8 @@ pub struct GroupStats {
     pub ner: BatchStats,
     pub sentiment: BatchStats,
     pub stance: BatchStats,
+    /// The joint checkpoint's one pass (its token decoding included).
+    pub joint: BatchStats,
     /// Segmentation, word splitting, wordpiece encoding, windowing.
     pub prepare_seconds: f64,
     /// NER decoding.
@@ -233,6 +267,7 @@ impl GroupStats {
             + self.ner.forward_seconds
             + self.sentiment.forward_seconds
             + self.stance.forward_seconds
+            + self.joint.forward_seconds
     }
 
     pub fn add(&mut self, o: &GroupStats) {
@@ -246,6 +281,7 @@ impl GroupStats {
         self.ner.add(&o.ner);
         self.sentiment.add(&o.sentiment);
         self.stance.add(&o.stance);
+        self.joint.add(&o.joint);
     }
 }
 
@@ -403,7 +439,7 @@ fn run_models_batched(
         stats.prepare_seconds += t0.elapsed().as_secs_f64();
         let (probs, st) = predict(
             models,
-            |m| m.ner.as_ref().map(|n| &n.clf),
+            |m| m.ner.as_ref().and_then(|n| n.clf.as_ref()),
             &inputs,
             budget,
             batches,
@@ -418,6 +454,9 @@ fn run_models_batched(
             at += n;
         }
         stats.decode_seconds += t0.elapsed().as_secs_f64();
+    }
+    if let Some(jm) = &models.joint {
+        run_joint(models, jm, work, budget, batches, stats)?;
     }
     if let Some(sm) = &models.sentiment {
         let t0 = std::time::Instant::now();
@@ -485,6 +524,58 @@ fn run_models_batched(
                 .iter()
                 .map(|_| it.next().map(|p| st_model.scored(p)))
                 .collect();
+        }
+    }
+    Ok(())
+}
+
+/// The joint checkpoint's phase: one encoder pass per sentence for every task it answers.
+fn run_joint(
+    models: &Models,
+    jm: &JointModels,
+    work: &mut [Work],
+    budget: usize,
+    batches: Batches,
+    stats: &mut GroupStats,
+) -> Result<(), PipelineError> {
+    let results = {
+        let t0 = std::time::Instant::now();
+        let texts: Vec<JointText> = work
+            .iter()
+            .map(|w| JointText {
+                text: &w.article.text,
+                sentences: &w.sentences,
+                entities: &w.entities,
+                targets: w.targets.iter().map(|&(span, s, _)| (span, s)).collect(),
+                words: None,
+            })
+            .collect();
+        let prepared = jm.prepare(&texts)?;
+        let shapes: Vec<(usize, usize)> = prepared.items.iter().map(JointItem::shape).collect();
+        let plan = plan_groups(&shapes, budget);
+        stats.prepare_seconds += t0.elapsed().as_secs_f64();
+        let results = run_plan(models, &plan, batches, |m, members| {
+            m.joint
+                .as_ref()
+                .ok_or_else(no_models)?
+                .run_batch(&prepared, &texts, members)
+        });
+        let (outs, st) = gather_batches(prepared.items.len(), &plan, results)?;
+        stats.joint.add(&st);
+        jm.collect(&prepared, &texts, outs)
+    };
+    for (w, r) in work.iter_mut().zip(results) {
+        if jm.uses.ner {
+            w.entities = r.entities;
+        }
+        if jm.uses.sentiment {
+            w.sentiments = r.sentiments;
+        }
+        if jm.uses.stance {
+            if jm.uses.entity_stance {
+                w.stances = r.stances;
+            }
+            w.target_stances = r.target_stances;
         }
     }
     Ok(())

@@ -4,10 +4,12 @@
 mod annotate;
 mod engine;
 pub mod input;
+mod joint;
 pub mod output;
 
 pub use annotate::{annotate_group, AnnotateOptions, GroupStats, ModelPaths, Models, Tasks};
 pub use engine::{run, run_with, EngineOptions, RunSummary};
+pub use joint::{JointModels, JointResult, JointText, JointUses};
 
 /// Errors that stop a whole run (record-level problems become error records instead).
 #[derive(Debug, thiserror::Error)]

@@ -31,6 +31,72 @@ pub fn case_class(word: &str) -> u32 {
     }
 }
 
+/// How a model reads case: the `newsmill.case_feature` of its config.json.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseFeature {
+    /// Token type 0 everywhere (a plain uncased model).
+    #[default]
+    Off,
+    /// `token_type_v1`: every wordpiece carries its word's [`case_class`] (4 types).
+    Shape,
+    /// `token_type_v2`: as `Shape`, plus 4 on a line styled as a title ([`title_styled`]), so
+    /// that a headline's capitals are not read as names (8 types).
+    ShapeTitle,
+}
+
+impl CaseFeature {
+    /// Token types the model's embedding table must have.
+    pub fn types_needed(self) -> usize {
+        match self {
+            CaseFeature::Off => 1,
+            CaseFeature::Shape => CASE_CLASSES,
+            CaseFeature::ShapeTitle => 2 * CASE_CLASSES,
+        }
+    }
+
+    /// The token type of each of `words` (one sentence or line).
+    pub fn word_types(self, words: &[&str]) -> Vec<u32> {
+        match self {
+            CaseFeature::Off => vec![0; words.len()],
+            CaseFeature::Shape => words.iter().map(|w| case_class(w)).collect(),
+            CaseFeature::ShapeTitle => {
+                let off = if title_styled(words) {
+                    CASE_CLASSES as u32
+                } else {
+                    0
+                };
+                words.iter().map(|w| off + case_class(w)).collect()
+            }
+        }
+    }
+}
+
+/// Short function words that Title Case leaves in lower case.
+const SMALL_WORDS: &[&str] = &[
+    "a", "an", "the", "and", "or", "but", "nor", "of", "in", "on", "at", "to", "for", "by", "from",
+    "with", "as", "vs", "via", "into", "over", "per",
+];
+
+/// A line styled as a title ("Putin Makes Rare North Korea Visit", "WORLD WATCHES"): at least
+/// three words with letters that are not small words (of, the, ...), every one of them
+/// capitalised or all capitals. Must match `title_styled` in `models/recipe/joint.py`.
+pub fn title_styled(words: &[&str]) -> bool {
+    let mut content = 0;
+    for w in words {
+        if !w.chars().any(char::is_alphabetic) {
+            continue;
+        }
+        if SMALL_WORDS.iter().any(|s| s.eq_ignore_ascii_case(w)) {
+            continue;
+        }
+        if !matches!(case_class(w), 1 | 2) {
+            return false;
+        }
+        content += 1;
+    }
+    content >= 3
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +120,20 @@ mod tests {
         for (w, want) in cases {
             assert_eq!(case_class(w), want, "{w}");
         }
+    }
+
+    #[test]
+    fn titles() {
+        let t = |s: &str| title_styled(&s.split(' ').collect::<Vec<_>>());
+        assert!(t("Strategic Partnership and Global Diplomacy"));
+        assert!(t("PUTIN ARRIVES IN PYONGYANG"));
+        assert!(t("Putin Makes Rare Visit to North Korea"));
+        assert!(!t("World watches with unease as Putin makes rare North Korea visit"));
+        assert!(!t("Putin met Kim ."));
+        assert!(!t("Vladimir Putin"), "two content words are not enough");
+        let types = CaseFeature::ShapeTitle.word_types(&["Putin", "Meets", "Kim", "in", "NK"]);
+        assert_eq!(types, vec![5, 5, 5, 4, 6]);
+        let types = CaseFeature::ShapeTitle.word_types(&["Putin", "met", "Kim"]);
+        assert_eq!(types, vec![1, 0, 1]);
     }
 }

@@ -11,7 +11,7 @@ mod offsets;
 mod sentences;
 mod words;
 
-pub use case::{case_class, CASE_CLASSES};
+pub use case::{case_class, title_styled, CaseFeature, CASE_CLASSES};
 pub use encode::{pad_batch, Batch, Encoded, Window, Windowing, WordpieceEncoder};
 pub use error::TextError;
 pub use offsets::CharIndex;

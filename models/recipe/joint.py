@@ -1,0 +1,590 @@
+"""Trains newsmill's joint model: one MiniLM encoder read once per sentence, four heads.
+
+    python models/recipe/joint.py --out DIR [--epochs 3]
+
+Heads (one prefix each in model.safetensors, described in config.json's `newsmill.heads`):
+  ner        token tags (CoNLL-2003, IOB2 over PER/ORG/LOC/MISC) on every position
+  sentiment  sentence polarity (SST-2, negative/positive) from the first position (BERT pooler)
+  tone       news tone (negative/neutral/positive) from the first position (BERT pooler)
+  stance     stance toward a target span: [first position; mean; max of the target's wordpieces]
+             of the same hidden states (NewsMTSC) -- no extra encoder pass per target
+
+Every input is one sentence, split into words as newsmill splits them (`split_words`, a port of
+crates/newsmill-text/src/words.rs), `[CLS] pieces [SEP]`, every wordpiece carrying its word's
+case shape as token type id (0-3), plus 4 when the sentence is styled as a title
+(`title_styled`, same rule as crates/newsmill-text/src/case.rs). NER training adds Title Case
+and ALL CAPS copies of some sentences so that headlines do not turn capitalised words into names.
+
+Multi-task schedule: task-homogeneous batches (length-sorted within shuffled blocks) of all
+tasks, shuffled together each epoch; one optimizer step per batch. SST-2 is subsampled to two
+thirds per epoch (a different third left out each epoch). Writes DIR/epoch-N/ (checkpoint in the
+format documented in models/README.md) and DIR/train_log.json with per-epoch dev scores.
+"""
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import BertConfig, BertModel, BertTokenizerFast
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train import (  # noqa: E402  (same data readers and schedule as the single-task recipe)
+    DATA,
+    SEED,
+    backbone_dir,
+    case_class,
+    chunks,
+    iob1_to_iob2,
+    read_conll,
+    set_seed,
+)
+
+POLARITY = {2.0: 0, 4.0: 1, 6.0: 2}
+TONE_LABELS = ["negative", "neutral", "positive"]
+TYPES = ["PER", "ORG", "LOC", "MISC"]
+NER_LABELS = ["O"] + [f"{p}-{t}" for t in TYPES for p in ("B", "I")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Words and case shapes: must match crates/newsmill-text (words.rs, case.rs)
+OPENERS = set("\"'([{“‘«<")
+CLOSERS = set("\"')]}”’»>,;:!?…")
+ABBR = {
+    "Mr", "Mrs", "Ms", "Dr", "Prof", "Sen", "Rep", "Gov", "Gen", "Col", "Lt", "Sgt", "Capt",
+    "St", "Jr", "Sr", "Inc", "Corp", "Ltd", "Co", "No", "vs", "Jan", "Feb", "Aug", "Sept",
+    "Oct", "Nov", "Dec",
+}
+
+
+def is_cjk(c):
+    o = ord(c)
+    return (
+        0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF
+        or 0xAC00 <= o <= 0xD7AF or 0x20000 <= o <= 0x2FA1F or 0x3000 <= o <= 0x303F or 0xFF00 <= o <= 0xFFEF
+    )
+
+
+def is_abbreviation(word):
+    if not word or word.endswith("."):
+        return False
+    if len(word) == 1 and word.isalpha():
+        return True
+    if "." in word and all(len(p) <= 2 for p in word.split(".")):
+        return True
+    return word in ABBR
+
+
+def split_token(text, start, end, out):
+    while start < end:
+        c = text[start]
+        if c in OPENERS and end - start > 1:
+            out.append((start, start + 1))
+            start += 1
+        else:
+            break
+    tail = []
+    while True:
+        word = text[start:end]
+        if len(word) <= 1:
+            break
+        c = word[-1]
+        if c in CLOSERS or (c == "." and not is_abbreviation(word[:-1])):
+            tail.append((end - 1, end))
+            end -= 1
+            continue
+        low = word.lower()
+        suf = next((s for s in ("'s", "’s", "n't", "n’t") if low.endswith(s) and len(low) > len(s)), None)
+        if suf:
+            tail.append((end - len(suf), end))
+            end -= len(suf)
+            continue
+        break
+    if start < end:
+        out.append((start, end))
+    out.extend(reversed(tail))
+
+
+def split_words(text):
+    """Character spans of the words of `text` (newsmill's CoNLL-style splitting)."""
+    out, st = [], None
+    for i, c in enumerate(text + " "):
+        if c.isspace():
+            if st is not None:
+                split_token(text, st, i, out)
+                st = None
+        elif is_cjk(c):
+            if st is not None:
+                split_token(text, st, i, out)
+                st = None
+            out.append((i, i + 1))
+        elif st is None:
+            st = i
+    return out
+
+
+SMALL_WORDS = {
+    "a", "an", "the", "and", "or", "but", "nor", "of", "in", "on", "at", "to", "for", "by", "from",
+    "with", "as", "vs", "via", "into", "over", "per",
+}
+
+
+def title_styled(words):
+    """A line styled as a title: at least three words with letters that are not small words,
+    all of them starting with a capital (or all capitals). Must match newsmill-text."""
+    content = [w for w in words if any(c.isalpha() for c in w) and w.lower() not in SMALL_WORDS]
+    if len(content) < 3:
+        return False
+    return all(case_class(w) in (1, 2) for w in content)
+
+
+def type_ids_of(words):
+    off = 4 if title_styled(words) else 0
+    return [off + case_class(w) for w in words]
+
+
+def title_case(words, rng=None):
+    """Title Case copy of a sentence: every word starts with a capital except small words after
+    the first (with `rng`: half of them); upper-case letters inside words are kept."""
+    out = []
+    for i, w in enumerate(words):
+        if i > 0 and w.lower() in SMALL_WORDS and (rng is None or rng.random() < 0.5):
+            out.append(w.lower())
+        elif w[:1].isalpha():
+            out.append(w[:1].upper() + w[1:])  # acronyms (EU, NATO) stay as they are
+        else:
+            out.append(w)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+class Encoder:
+    def __init__(self, tok, max_len):
+        self.tok = tok
+        self.max_len = max_len
+
+    def words(self, words):
+        """ids (with [CLS]/[SEP]), type ids, word index per position (None for specials)."""
+        types = type_ids_of(words)
+        enc = self.tok(words, is_split_into_words=True, add_special_tokens=False)
+        ids, tt, wid = [self.tok.cls_token_id], [0], [None]
+        for i, w in zip(enc["input_ids"], enc.word_ids()):
+            if len(ids) >= self.max_len - 1:
+                break
+            ids.append(i)
+            tt.append(types[w])
+            wid.append(w)
+        ids.append(self.tok.sep_token_id)
+        tt.append(0)
+        wid.append(None)
+        return ids, tt, wid
+
+    def text(self, text):
+        spans = split_words(text)
+        words = [text[a:b] for a, b in spans]
+        ids, tt, wid = self.words(words)
+        return ids, tt, wid, spans
+
+
+def piece_positions(wid, spans, a, b):
+    """Positions whose word overlaps the character span [a, b)."""
+    return [p for p, w in enumerate(wid) if w is not None and spans[w][0] < b and spans[w][1] > a]
+
+
+# ---------------------------------------------------------------------------------------------
+class JointModel(nn.Module):
+    def __init__(self, config, n_tone=3, n_sent=2, n_stance=3):
+        super().__init__()
+        self.bert = BertModel(config, add_pooling_layer=True)
+        h = config.hidden_size
+        self.drop = nn.Dropout(config.hidden_dropout_prob)
+        self.ner = nn.Linear(h, len(NER_LABELS))
+        self.sentiment = nn.Linear(h, n_sent)
+        self.tone = nn.Linear(h, n_tone)
+        self.stance = nn.Linear(3 * h, n_stance)
+
+    def encode(self, ids, types):
+        mask = (ids != 0).long()
+        out = self.bert(input_ids=ids, attention_mask=mask, token_type_ids=types)
+        return out.last_hidden_state, out.pooler_output
+
+    def stance_logits(self, hidden, rows, positions):
+        """hidden [B, T, h]; rows: batch row per target; positions: list of position lists."""
+        feats = []
+        for r, pos in zip(rows, positions):
+            t = hidden[r, pos]  # [k, h]
+            feats.append(torch.cat([hidden[r, 0], t.mean(0), t.max(0).values]))
+        return self.stance(self.drop(torch.stack(feats)))
+
+
+def head_names():
+    return {
+        "ner.classifier": "ner",
+        "sentiment.classifier": "sentiment",
+        "tone.classifier": "tone",
+        "stance.classifier": "stance",
+    }
+
+
+def state_dict_for_export(model):
+    sd = {}
+    for k, v in model.state_dict().items():
+        if k.startswith("bert."):
+            sd[k] = v
+        else:
+            head, rest = k.split(".", 1)
+            sd[f"{head}.classifier.{rest}"] = v
+    return sd
+
+
+def newsmill_section():
+    return {
+        "format": "joint_v1",
+        "case_feature": "token_type_v2",
+        "heads": {
+            "ner": {"kind": "token", "prefix": "ner.classifier", "labels": NER_LABELS},
+            "sentiment": {"kind": "first_position", "pooler": True, "prefix": "sentiment.classifier",
+                          "labels": ["negative", "positive"]},
+            "tone": {"kind": "first_position", "pooler": True, "prefix": "tone.classifier", "labels": TONE_LABELS},
+            "stance": {"kind": "span_pool", "pool": ["first", "mean", "max"], "prefix": "stance.classifier",
+                       "labels": TONE_LABELS},
+        },
+    }
+
+
+def save_checkpoint(model, tok, config, out, log):
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = config.to_dict()
+    cfg["architectures"] = ["NewsmillJointModel"]
+    cfg["newsmill"] = newsmill_section()
+    for k in ("id2label", "label2id"):
+        cfg.pop(k, None)
+    (out / "config.json").write_text(json.dumps(cfg, indent=1, sort_keys=True))
+    sd = {k: v.detach().contiguous() for k, v in state_dict_for_export(model).items()}
+    save_file(sd, str(out / "model.safetensors"), metadata={"format": "pt"})
+    tok.backend_tokenizer.save(str(out / "tokenizer.json"))
+    (out / "train_log.json").write_text(json.dumps(log, indent=1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+def ner_examples(path, enc, rng=None, title_p=0.0, caps_p=0.0):
+    """(ids, types, labels, wid, words, gold IOB1 tags) per sentence (+ augmented copies)."""
+    l2i = {l: i for i, l in enumerate(NER_LABELS)}
+    out = []
+    for words, tags in read_conll(path):
+        variants = [words]
+        if rng is not None:
+            if rng.random() < title_p:
+                variants.append(title_case(words, rng))
+            if rng.random() < caps_p:
+                variants.append([w.upper() for w in words])
+        for ws in variants:
+            ids, tt, wid = enc.words(ws)
+            tags2 = iob1_to_iob2(tags)
+            lab, prev = [], None
+            for w in wid:
+                lab.append(-100 if w is None or w == prev else l2i[tags2[w]])
+                prev = w
+            out.append((ids, tt, lab, wid, ws, tags))
+    return out
+
+
+def read_newsmtsc_sentences(path):
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            out.append((r["sentence_normalized"], [(t["from"], t["to"], POLARITY[float(t["polarity"])]) for t in r["targets"]]))
+    return out
+
+
+def stance_examples(path, enc):
+    out = []
+    for s, targets in read_newsmtsc_sentences(path):
+        ids, tt, wid, spans = enc.text(s)
+        ts = []
+        for a, b, y in targets:
+            pos = piece_positions(wid, spans, a, b)
+            if pos:
+                ts.append((pos, y))
+        if ts:
+            out.append((ids, tt, ts))
+    return out
+
+
+def read_tsv_labels(path):
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            y, s = line.rstrip("\n").split("\t", 1)
+            rows.append((s, TONE_LABELS.index(y)))
+    return rows
+
+
+def uniform_newsmtsc(path):
+    """NewsMTSC sentences whose targets all share one polarity, labelled with it."""
+    out = []
+    for s, targets in read_newsmtsc_sentences(path):
+        ys = {y for _, _, y in targets}
+        if len(ys) == 1:
+            out.append((s, ys.pop()))
+    return out
+
+
+def seq_examples(rows, enc):
+    return [enc.text(s)[:2] + (y,) for s, y in rows]
+
+
+def read_sst2():
+    rows = []
+    with open(DATA / "sst2" / "train.tsv", encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            s, y = line.rstrip("\n").rsplit("\t", 1)
+            rows.append((s.strip(), int(y)))
+    return rows
+
+
+def pad(seqs, value):
+    n = max(len(s) for s in seqs)
+    return torch.tensor([s + [value] * (n - len(s)) for s in seqs])
+
+
+def blocks(n_items, lengths, batch, rng):
+    idx = list(range(n_items))
+    rng.shuffle(idx)
+    mega = batch * 50
+    out = []
+    for i in range(0, len(idx), mega):
+        part = sorted(idx[i : i + mega], key=lambda j: lengths[j])
+        out += [part[k : k + batch] for k in range(0, len(part), batch)]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+def macro_f1(preds, gold, n):
+    f1s = []
+    for c in range(n):
+        tp = sum(1 for p, g in zip(preds, gold) if p == c and g == c)
+        fp = sum(1 for p, g in zip(preds, gold) if p == c and g != c)
+        fn = sum(1 for p, g in zip(preds, gold) if p != c and g == c)
+        f1s.append(2 * tp / max(1, 2 * tp + fp + fn))
+    return sum(f1s) / n, f1s
+
+
+def evaluate(model, dev):
+    model.eval()
+    res = {}
+    with torch.no_grad():
+        for name, data in dev["ner"].items():
+            gold, pred = set(), set()
+            order = sorted(range(len(data)), key=lambda i: len(data[i][0]))
+            for b in range(0, len(order), 64):
+                ids = order[b : b + 64]
+                hid, _ = model.encode(pad([data[i][0] for i in ids], 0), pad([data[i][1] for i in ids], 0))
+                am = model.ner(hid).argmax(-1).tolist()
+                for row, i in enumerate(ids):
+                    _, _, _, wid, words, gt = data[i]
+                    wt, prev = ["O"] * len(words), None
+                    for p, w in enumerate(wid):
+                        if w is not None and w != prev:
+                            wt[w] = NER_LABELS[am[row][p]]
+                        prev = w
+                    gold |= {(i,) + c for c in chunks(gt)}
+                    pred |= {(i,) + c for c in chunks(wt)}
+            tp = len(gold & pred)
+            p, r = tp / max(1, len(pred)), tp / max(1, len(gold))
+            res[name] = {"f1": 2 * p * r / max(1e-9, p + r), "precision": p, "recall": r}
+        for name, data in dev["stance"].items():
+            preds, gold = [], []
+            for b in range(0, len(data), 64):
+                chunk = data[b : b + 64]
+                hid, _ = model.encode(pad([c[0] for c in chunk], 0), pad([c[1] for c in chunk], 0))
+                rows = [r for r, c in enumerate(chunk) for _ in c[2]]
+                pos = [p for c in chunk for p, _ in c[2]]
+                preds += model.stance_logits(hid, rows, pos).argmax(-1).tolist()
+                gold += [y for c in chunk for _, y in c[2]]
+            f1m, per = macro_f1(preds, gold, 3)
+            res[name] = {"f1m": f1m, "accuracy": sum(p == g for p, g in zip(preds, gold)) / len(gold), "per_class_f1": per}
+        for name, (head, n, data) in dev["seq"].items():
+            preds, gold = [], []
+            for b in range(0, len(data), 64):
+                chunk = data[b : b + 64]
+                _, pooled = model.encode(pad([c[0] for c in chunk], 0), pad([c[1] for c in chunk], 0))
+                preds += getattr(model, head)(pooled).argmax(-1).tolist()
+                gold += [c[2] for c in chunk]
+            f1m, per = macro_f1(preds, gold, n)
+            res[name] = {"f1m": f1m, "accuracy": sum(p == g for p, g in zip(preds, gold)) / len(gold), "per_class_f1": per}
+    model.train()
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--head-lr", type=float, default=2e-4)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--max-len", type=int, default=192)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--title-p", type=float, default=0.15, help="NER: share of sentences with a Title Case copy")
+    ap.add_argument("--caps-p", type=float, default=0.05, help="NER: share of sentences with an ALL CAPS copy")
+    ap.add_argument("--sst2-share", type=float, default=2 / 3, help="share of SST-2 used per epoch")
+    ap.add_argument("--limit", type=int, default=0, help="smoke runs: first N examples of every task")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    set_seed(SEED)
+    rng = random.Random(SEED)
+    t_start = time.time()
+    tok = BertTokenizerFast.from_pretrained(str(backbone_dir()))
+    enc = Encoder(tok, args.max_len)
+    lim = (lambda xs: xs[: args.limit]) if args.limit else (lambda xs: xs)
+
+    conll = DATA / "conll2003"
+    ner_tr = lim(ner_examples(conll / "eng.train", enc, rng, args.title_p, args.caps_p))
+    stance_tr = lim(stance_examples(DATA / "newsmtsc" / "train.jsonl", enc))
+    tone_rows = read_tsv_labels(DATA / "newstone" / "train.tsv") + uniform_newsmtsc(DATA / "newsmtsc" / "train.jsonl")
+    tone_tr = lim(seq_examples(tone_rows, enc))
+    sst = read_sst2()
+    sst_tr = lim(seq_examples([r for i, r in enumerate(sst) if i % 33 != 0], enc))
+
+    # dev sets (selection only; test splits are not here)
+    ner_dev = lim(ner_examples(conll / "eng.testa", enc))
+    title_dev = []
+    for words, tags in lim(read_conll(conll / "eng.testa")):
+        ws = title_case(words)
+        ids, tt, wid = enc.words(ws)
+        title_dev.append((ids, tt, None, wid, ws, tags))
+    nt_dev = read_tsv_labels(DATA / "newstone" / "dev.tsv")
+    with open(DATA / "newstone" / "dev.sources.tsv", encoding="utf-8") as f:
+        next(f)
+        sources = [line.split("\t")[0] for line in f]
+    general = [r for r, s in zip(nt_dev, sources) if s == "emobank-news"]
+    general += uniform_newsmtsc(DATA / "newsmtsc" / "dev_rw.jsonl") + uniform_newsmtsc(DATA / "newsmtsc" / "dev_mt.jsonl")
+    dev = {
+        "ner": {"conll_dev": ner_dev, "conll_dev_titlecase": title_dev},
+        "stance": {
+            "dev_rw": lim(stance_examples(DATA / "newsmtsc" / "dev_rw.jsonl", enc)),
+            "dev_mt": lim(stance_examples(DATA / "newsmtsc" / "dev_mt.jsonl", enc)),
+        },
+        "seq": {
+            "sst2_heldout": ("sentiment", 2, lim(seq_examples(sst[::33], enc))),
+            "newstone_dev": ("tone", 3, lim(seq_examples(nt_dev, enc))),
+            "general_news_dev": ("tone", 3, lim(seq_examples(general, enc))),
+        },
+    }
+    print(
+        f"joint: ner {len(ner_tr)}, stance {len(stance_tr)} sentences, tone {len(tone_tr)}, sst2 {len(sst_tr)}; "
+        f"general-news dev {len(general)}; prepared in {time.time() - t_start:.0f}s",
+        flush=True,
+    )
+
+    config = BertConfig.from_pretrained(str(backbone_dir()), type_vocab_size=8)
+    set_seed(SEED)
+    model = JointModel(config)
+    base = BertModel.from_pretrained(str(backbone_dir()), add_pooling_layer=True)
+    own = model.bert.state_dict()
+    for k, v in base.state_dict().items():
+        if k == "embeddings.token_type_embeddings.weight":
+            v = v[0:1].repeat(own[k].shape[0], 1)  # every type row starts as row 0
+        own[k] = v
+    model.bert.load_state_dict(own)
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    frozen = {"bert.embeddings.word_embeddings.weight"}
+
+    sst_per_epoch = int(len(sst_tr) * args.sst2_share)
+    n_batches = sum(math.ceil(n / args.batch) for n in (len(ner_tr), len(stance_tr), len(tone_tr), sst_per_epoch))
+    total = n_batches * args.epochs
+    # encoder and heads: separate learning rates (the heads start from scratch); AdamW, weight
+    # decay 0.01 except biases and LayerNorm, linear warm-up over 10% of the steps, linear decay
+    groups = {"enc": [], "enc_nd": [], "head": []}
+    for n, p in model.named_parameters():
+        if not p.requires_grad or n in frozen:
+            continue
+        if not n.startswith("bert."):
+            groups["head"].append(p)
+        elif n.endswith("bias") or "LayerNorm" in n:
+            groups["enc_nd"].append(p)
+        else:
+            groups["enc"].append(p)
+    opt = torch.optim.AdamW(
+        [
+            {"params": groups["enc"], "weight_decay": 0.01, "lr": args.lr},
+            {"params": groups["enc_nd"], "weight_decay": 0.0, "lr": args.lr},
+            {"params": groups["head"], "weight_decay": 0.01, "lr": args.head_lr},
+        ]
+    )
+    warm = max(1, int(0.1 * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: s / warm if s < warm else max(0.0, (total - s) / max(1, total - warm))
+    )
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = {"args": vars(args), "seed": SEED, "torch": torch.__version__, "steps_per_epoch": n_batches, "epochs": []}
+    model.train()
+    step, t0 = 0, time.time()
+    task_time = {"ner": 0.0, "stance": 0.0, "tone": 0.0, "sentiment": 0.0}
+    for epoch in range(args.epochs):
+        third = epoch % 3
+        sst_idx = [i for i in range(len(sst_tr)) if (i % 3 != third) or args.sst2_share >= 1.0][:sst_per_epoch]
+        plan = [("ner", b) for b in blocks(len(ner_tr), [len(x[0]) for x in ner_tr], args.batch, rng)]
+        plan += [("stance", b) for b in blocks(len(stance_tr), [len(x[0]) for x in stance_tr], args.batch, rng)]
+        plan += [("tone", b) for b in blocks(len(tone_tr), [len(x[0]) for x in tone_tr], args.batch, rng)]
+        sst_lens = [len(sst_tr[i][0]) for i in sst_idx]
+        plan += [("sentiment", [sst_idx[j] for j in b]) for b in blocks(len(sst_idx), sst_lens, args.batch, rng)]
+        rng.shuffle(plan)
+        for task, ids in plan:
+            ts = time.time()
+            data = {"ner": ner_tr, "stance": stance_tr, "tone": tone_tr, "sentiment": sst_tr}[task]
+            x = pad([data[i][0] for i in ids], 0)
+            tt = pad([data[i][1] for i in ids], 0)
+            hid, pooled = model.encode(x, tt)
+            if task == "ner":
+                logits = model.ner(model.drop(hid))
+                loss = F.cross_entropy(logits.view(-1, logits.size(-1)), pad([data[i][2] for i in ids], -100).view(-1), ignore_index=-100)
+            elif task == "stance":
+                rows = [r for r, i in enumerate(ids) for _ in data[i][2]]
+                pos = [p for i in ids for p, _ in data[i][2]]
+                y = torch.tensor([y for i in ids for _, y in data[i][2]])
+                loss = F.cross_entropy(model.stance_logits(hid, rows, pos), y)
+            else:
+                head = getattr(model, task)
+                loss = F.cross_entropy(head(model.drop(pooled)), torch.tensor([data[i][2] for i in ids]))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            step += 1
+            task_time[task] += time.time() - ts
+            if step % 100 == 0:
+                print(f"epoch {epoch} step {step}/{total} {task} loss {loss.item():.4f} {time.time() - t0:.0f}s", flush=True)
+        te = time.time()
+        scores = evaluate(model, dev)
+        scores["epoch"] = epoch + 1
+        scores["elapsed_s"] = round(time.time() - t0, 1)
+        scores["eval_s"] = round(time.time() - te, 1)
+        scores["task_seconds"] = {k: round(v, 1) for k, v in task_time.items()}
+        log["epochs"].append(scores)
+        print(f"epoch {epoch + 1} dev {json.dumps(scores)}", flush=True)
+        save_checkpoint(model, tok, config, out / f"epoch-{epoch + 1}", log)
+    log["total_seconds"] = round(time.time() - t0, 1)
+    (out / "train_log.json").write_text(json.dumps(log, indent=1))
+    print(f"joint done in {log['total_seconds']}s", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
