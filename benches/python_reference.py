@@ -9,6 +9,10 @@
   over sentences;
 - sentence sentiment: text-classification pipeline over the same sentences;
 - entity stance: text-classification over (sentence, mention) text pairs.
+With a joint checkpoint (MODELS_DIR/joint/, newsmill's default) the reference is the recipe's
+Python class (`models/recipe/newsmill_joint.py`): one encoder pass per batch of sentences
+answers all tasks, as in newsmill. `--three` uses MODELS_DIR/ner, sentiment, stance through the
+pipelines below instead.
 The batch size is the best of 1, 8, 32, 64 on the first 20 articles (calibration, untimed).
 When the NER model's config says it reads word case shapes as token types
 (`newsmill.case_feature = "token_type_v1"`, the default model), the token-classification
@@ -87,13 +91,20 @@ def run(articles, pipes, tasks, bs):
     counts = {"sentences": 0, "entities": 0, "pairs": 0}
     sents = [s for a in articles for s in sentences(a["text"])]
     counts["sentences"] = len(sents)
+    if "joint" in pipes:
+        for i in range(0, len(sents), bs):
+            for r in pipes["joint"].annotate(sents[i : i + bs]):
+                counts["entities"] += len(r["entities"])
+        if "stance" in tasks:
+            counts["pairs"] = counts["entities"]
+        return counts
     ents = []
     if "ner" in tasks or "stance" in tasks:
         for s, found in zip(sents, pipes["ner"](sents, batch_size=bs)):
             for e in found:
                 ents.append((s, s[e["start"] : e["end"]]))
         counts["entities"] = len(ents)
-    if "sentiment" in tasks:
+    if "sentiment" in tasks and "joint" not in pipes:
         pipes["sentiment"](sents, batch_size=bs)
     if "stance" in tasks:
         pairs = [{"text": s, "text_pair": m} for s, m in ents]
@@ -112,6 +123,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json")
     ap.add_argument("--no-case", action="store_true", help="never add case-shape token types")
+    ap.add_argument("--three", action="store_true", help="the three single-task checkpoints, not MODELS_DIR/joint")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     tasks = set(args.tasks.split(","))
@@ -121,7 +133,13 @@ def main():
     t0 = time.time()
     pipes = {}
     case_shapes = False
-    if "ner" in tasks or "stance" in tasks:
+    joint = Path(args.models) / "joint"
+    if not args.three and joint.is_dir():
+        from newsmill_joint import NewsmillJoint
+
+        pipes["joint"] = NewsmillJoint.from_pretrained(joint)
+        case_shapes = True
+    elif "ner" in tasks or "stance" in tasks:
         ner_dir = f"{args.models}/ner"
         cased = (getattr(AutoConfig.from_pretrained(ner_dir), "newsmill", None) or {}).get("case_feature") == "token_type_v1"
         case_shapes = cased and not args.no_case
@@ -129,9 +147,9 @@ def main():
             "token-classification", model=ner_dir, aggregation_strategy="first", device=-1,
             pipeline_class=CaseShapeNER if case_shapes else TokenClassificationPipeline,
         )
-    if "sentiment" in tasks:
+    if "sentiment" in tasks and "joint" not in pipes:
         pipes["sentiment"] = pipeline("text-classification", model=f"{args.models}/sentiment", device=-1)
-    if "stance" in tasks:
+    if "stance" in tasks and "joint" not in pipes:
         pipes["stance"] = pipeline("text-classification", model=f"{args.models}/stance", device=-1)
     load = time.time() - t0
     best, best_t = 1, float("inf")
@@ -153,7 +171,8 @@ def main():
         "model_load_seconds": load,
         "articles_per_second": len(timed) / wall,
         "counts": counts,
-        "ner_case_shapes": "ner" in pipes and case_shapes,
+        "ner_case_shapes": case_shapes,
+        "reference": "joint" if "joint" in pipes else "three pipelines",
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "torch": torch.__version__,
     }

@@ -104,6 +104,69 @@ pub fn write_tiny_model(dir: &Path, labels: &[&str], token_head: bool, case_feat
     vs.save(dir.join("model.safetensors")).unwrap();
 }
 
+/// The `newsmill` section of a tiny joint checkpoint's config.json (edited by the error tests).
+pub fn tiny_joint_section() -> serde_json::Value {
+    json!({
+        "case_feature": "token_type_v2",
+        "heads": {
+            "ner": {"kind": "token", "prefix": "ner.classifier", "labels": NER_LABELS},
+            "sentiment": {"kind": "first_position", "pooler": true, "prefix": "sentiment.classifier",
+                          "labels": ["negative", "positive"]},
+            "stance": {"kind": "span_pool", "pool": ["first", "mean", "max"], "prefix": "stance.classifier",
+                       "labels": ["negative", "neutral", "positive"]}
+        }
+    })
+}
+
+/// Writes a tiny joint checkpoint folder (models/README.md, "Joint checkpoint format"): a
+/// 1-layer BERT encoder under `bert.*` and the heads of [`tiny_joint_section`], random weights
+/// from a fixed seed.
+pub fn write_tiny_joint(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let vocab_size = write_tokenizer(&dir.join("tokenizer.json"));
+    let mut config = json!({
+        "model_type": "bert", "architectures": ["NewsmillJointModel"],
+        "hidden_size": 16, "num_attention_heads": 2, "num_hidden_layers": 1, "intermediate_size": 32,
+        "vocab_size": vocab_size, "max_position_embeddings": 64, "hidden_act": "gelu",
+        "type_vocab_size": 8, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+        "initializer_range": 0.5
+    });
+    config["newsmill"] = tiny_joint_section();
+    std::fs::write(
+        dir.join("config.json"),
+        serde_json::to_string_pretty(&config).unwrap(),
+    )
+    .unwrap();
+    let rb: rust_bert::bert::BertConfig = serde_json::from_value(config).unwrap();
+    tch::manual_seed(11);
+    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
+    rust_bert::bert::BertModel::<rust_bert::bert::BertEmbeddings>::new(vs.root() / "bert", &rb);
+    let heads = [("ner", 9, 16), ("sentiment", 2, 16), ("stance", 3, 48)];
+    for (name, rows, cols) in heads {
+        let p = vs.root() / name / "classifier";
+        let _ = p.randn("weight", &[rows, cols], 0.0, 1.0);
+        let _ = p.randn("bias", &[rows], 0.0, 1.0);
+    }
+    vs.save(dir.join("model.safetensors")).unwrap();
+}
+
+/// A tiny joint checkpoint, made once per test binary (`DIR/joint/`).
+pub fn tiny_joint() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join("newsmill-tiny-joint-v1");
+        if dir.join("joint/model.safetensors").is_file() {
+            return dir;
+        }
+        let tmp = std::env::temp_dir().join(format!("newsmill-tiny-joint-{}", std::process::id()));
+        write_tiny_joint(&tmp.join("joint"));
+        if std::fs::rename(&tmp, &dir).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        dir
+    })
+}
+
 /// A models folder (ner/, sentiment/, stance/) of tiny models, made once per test binary.
 pub fn tiny_models() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();

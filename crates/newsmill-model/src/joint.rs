@@ -31,6 +31,8 @@ pub struct JointModel {
     pub spec: JointSpec,
     pub encoder: WordpieceEncoder,
     pub dir: PathBuf,
+    /// [`crate::model_identity`] of the folder.
+    pub identity: String,
     bert: BertForward,
     heads: Vec<LoadedHead>,
     _vs: nn::VarStore,
@@ -125,6 +127,7 @@ impl JointModel {
         let bytes = read_weights(&weights)?;
         let st = parse_weights(&bytes, &weights)?;
         copy_vars(&vs, &st, &weights)?;
+        let identity = crate::model::model_identity(dir, &bytes);
         let h = config.dims.0 as i64;
         let mut heads = Vec::with_capacity(spec.heads.len());
         for hs in &spec.heads {
@@ -180,6 +183,7 @@ impl JointModel {
             spec,
             encoder,
             dir: dir.to_path_buf(),
+            identity,
             bert,
             heads,
             _vs: vs,

@@ -59,6 +59,8 @@ pub struct Classifier {
     pub encoder: WordpieceEncoder,
     pub head: Head,
     pub dir: PathBuf,
+    /// [`model_identity`] of the folder.
+    pub identity: String,
     net: Net,
     /// Our BERT forward pass (BERT models); `None`: rust-bert's `net` runs.
     own: Option<crate::bert::BertForward>,
@@ -154,7 +156,7 @@ impl Classifier {
                 panic_reason(p)
             ))
         })??;
-        load_weights(&vs, &weights)?;
+        let identity = load_weights(&vs, &weights)?;
         // BERT runs through our own forward pass (fused query/key/value projections; fp32 or
         // int8 Linear layers) built from the variables rust-bert's model was loaded with;
         // DistilBERT and RoBERTa run through rust-bert.
@@ -183,6 +185,7 @@ impl Classifier {
             encoder,
             head,
             dir: dir.to_path_buf(),
+            identity,
             net: built,
             own,
             _vs: vs,
@@ -291,10 +294,28 @@ impl Classifier {
 
 /// Copies every variable of `vs` from the safetensors file, checking names, shapes and dtypes
 /// first; weights become fp32 whatever their stored precision.
-fn load_weights(vs: &nn::VarStore, path: &Path) -> Result<(), ModelError> {
+fn load_weights(vs: &nn::VarStore, path: &Path) -> Result<String, ModelError> {
     let bytes = read_weights(path)?;
     let st = parse_weights(&bytes, path)?;
-    copy_vars(vs, &st, path)
+    copy_vars(vs, &st, path)?;
+    Ok(model_identity(path.parent().unwrap_or(Path::new(".")), &bytes))
+}
+
+/// A model's identity: its folder name and the first 16 hex digits of the SHA-256 of its
+/// config.json, tokenizer.json and weights (in that order), e.g. `joint@3f2a9c01d4e5b677`.
+pub fn model_identity(dir: &Path, weights: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for f in ["config.json", "tokenizer.json"] {
+        h.update(std::fs::read(dir.join(f)).unwrap_or_default());
+    }
+    h.update(weights);
+    let hex: String = h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    format!("{name}@{hex}")
 }
 
 /// The bytes of a safetensors file.

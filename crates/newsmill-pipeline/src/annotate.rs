@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use crate::input::{Article, BadRecord, Item};
 use crate::joint::{JointModels, JointText, JointUses};
 use crate::output::{
-    ActorOut, ArticleOut, EntityOut, ErrorBody, ErrorOut, SalientOut, SentenceOut, SummaryOut,
+    ActorOut, ArticleOut, ModelsOut, EntityOut, ErrorBody, ErrorOut, SalientOut, SentenceOut, SummaryOut,
     TargetOut, ToneOut, SCHEMA_VERSION,
 };
 use crate::PipelineError;
@@ -163,6 +163,36 @@ impl Models {
             },
             joint,
         })
+    }
+}
+
+impl Models {
+    /// The identity of the model that answers each task.
+    pub fn identities(&self) -> ModelsOut {
+        let joint = |used: bool| {
+            self.joint
+                .as_ref()
+                .filter(|_| used)
+                .map(|j| j.model.identity.clone())
+        };
+        let uses = self.joint.as_ref().map(|j| j.uses).unwrap_or_default();
+        ModelsOut {
+            ner: self
+                .ner
+                .as_ref()
+                .and_then(|n| n.clf.as_ref().map(|c| c.identity.clone()))
+                .or_else(|| joint(uses.ner)),
+            sentiment: self
+                .sentiment
+                .as_ref()
+                .map(|m| m.clf.identity.clone())
+                .or_else(|| joint(uses.sentiment)),
+            stance: self
+                .stance
+                .as_ref()
+                .map(|m| m.clf.identity.clone())
+                .or_else(|| joint(uses.stance)),
+        }
     }
 }
 
@@ -346,6 +376,7 @@ pub fn annotate_group(
     }
     run_models(models, &mut work, opts, batches, &mut stats);
     let t_render = std::time::Instant::now();
+    let identities = models.identities();
     let mut lines = Vec::with_capacity(slots.len());
     for slot in slots {
         match slot {
@@ -368,7 +399,7 @@ pub fn annotate_group(
                     stats.articles += 1;
                     stats.warnings += w.article.warnings.len();
                     stats.entities += w.entities.len();
-                    lines.push(render(w, opts));
+                    lines.push(render(w, opts, &identities));
                 }
             }
         }
@@ -599,7 +630,7 @@ fn match_targets(text: &str, sentences: &[Span], targets: &[String]) -> Vec<(Spa
     out
 }
 
-fn render(w: &Work, opts: &AnnotateOptions) -> String {
+fn render(w: &Work, opts: &AnnotateOptions, models: &ModelsOut) -> String {
     let text = &w.article.text;
     let ci = CharIndex::new(text);
     let sentences: Vec<SentenceOut> = w
@@ -658,6 +689,7 @@ fn render(w: &Work, opts: &AnnotateOptions) -> String {
         targets,
         actors,
         summary,
+        models: models.clone(),
         warnings,
     };
     serde_json::to_string(&out).expect("output records serialize")

@@ -7,7 +7,7 @@ use newsmill_stance::{Actor, Scored};
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the output changes shape.
-pub const SCHEMA_VERSION: &str = "1.1";
+pub const SCHEMA_VERSION: &str = "1.2";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ArticleOut {
@@ -25,8 +25,22 @@ pub struct ArticleOut {
     pub targets: Vec<TargetOut>,
     pub actors: Vec<ActorOut>,
     pub summary: SummaryOut,
+    /// The model that answered each task (`folder@content hash`; a joint checkpoint answers
+    /// several).
+    pub models: ModelsOut,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
+}
+
+/// Which model produced each part of a record: [`newsmill_model::model_identity`] strings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ModelsOut {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sentiment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stance: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,0 +1,149 @@
+"""Loads a newsmill joint checkpoint (format: models/README.md, "Joint checkpoint format") into
+PyTorch, for anyone who wants to use it from Python.
+
+    from newsmill_joint import NewsmillJoint
+    m = NewsmillJoint.from_pretrained("~/.cache/newsmill/models/<hash>/joint")
+    out = m.annotate_sentence("Vladimir Putin met Kim Jong Un in Pyongyang.")
+    # {'entities': [{'text': 'Vladimir Putin', 'label': 'PER', 'start': 0, 'end': 14,
+    #                'stance': {...}}, ...], 'sentiment': {...}, 'tone': {...}}
+
+One encoder pass per sentence answers every head: token tags (first wordpiece of each word,
+greedy IOB2 decoding here; newsmill decodes with constraints), first-position classes through
+the BERT pooler, and the stance toward each entity from [first position; mean; max] of its
+wordpieces. Words and case-shape token types are made as newsmill makes them (joint.py's port of
+crates/newsmill-text). Needs torch, transformers (BertModel), tokenizers, safetensors.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from tokenizers import Tokenizer
+from torch import nn
+from transformers import BertConfig, BertModel
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from joint import split_words, type_ids_of  # noqa: E402  (newsmill's words and case types)
+
+
+class NewsmillJoint(nn.Module):
+    def __init__(self, config, spec, tokenizer):
+        super().__init__()
+        self.config, self.spec, self.tokenizer = config, spec, tokenizer
+        self.bert = BertModel(config, add_pooling_layer=True)
+        h = config.hidden_size
+        self.heads = nn.ModuleDict()
+        for name, head in spec["heads"].items():
+            width = 3 * h if head["kind"] == "span_pool" else h
+            self.heads[name] = nn.Linear(width, len(head["labels"]))
+
+    @classmethod
+    def from_pretrained(cls, path):
+        path = Path(path).expanduser()
+        raw = json.loads((path / "config.json").read_text())
+        spec = raw["newsmill"]
+        config = BertConfig(**{k: v for k, v in raw.items() if k != "newsmill"})
+        model = cls(config, spec, Tokenizer.from_file(str(path / "tokenizer.json")))
+        tensors = load_file(str(path / "model.safetensors"))
+        state = {k: v.float() for k, v in tensors.items() if k.startswith("bert.")}
+        for name, head in spec["heads"].items():
+            state[f"heads.{name}.weight"] = tensors[f"{head['prefix']}.weight"].float()
+            state[f"heads.{name}.bias"] = tensors[f"{head['prefix']}.bias"].float()
+        model.load_state_dict(state, strict=False)
+        missing = [k for k in model.state_dict() if k not in state and not k.endswith("position_ids")]
+        if missing:
+            raise ValueError(f"{path}: tensors missing from model.safetensors: {missing[:5]}")
+        return model.eval()
+
+    def encode(self, sentences, max_len=128):
+        """Batch of sentences → (ids, types, per sentence: word char spans, word index per
+        position). Sentences are cut at `max_len` wordpieces (newsmill windows longer ones)."""
+        cls_id, sep_id = self.tokenizer.token_to_id("[CLS]"), self.tokenizer.token_to_id("[SEP]")
+        rows, meta = [], []
+        for s in sentences:
+            spans = split_words(s)
+            words = [s[a:b] for a, b in spans]
+            types = type_ids_of(words)
+            ids, tt, wid = [cls_id], [0], [None]
+            if words:
+                enc = self.tokenizer.encode(words, is_pretokenized=True, add_special_tokens=False)
+                for i, w in zip(enc.ids, enc.word_ids):
+                    if len(ids) >= max_len - 1:
+                        break
+                    ids.append(i)
+                    tt.append(types[w])
+                    wid.append(w)
+            ids.append(sep_id)
+            tt.append(0)
+            wid.append(None)
+            rows.append((ids, tt))
+            meta.append((spans, wid))
+        n = max(len(r[0]) for r in rows)
+        ids = torch.tensor([r[0] + [0] * (n - len(r[0])) for r in rows])
+        tt = torch.tensor([r[1] + [0] * (n - len(r[1])) for r in rows])
+        return ids, tt, meta
+
+    @torch.no_grad()
+    def forward(self, ids, types):
+        out = self.bert(input_ids=ids, attention_mask=(ids != 0).long(), token_type_ids=types)
+        return out.last_hidden_state, out.pooler_output
+
+    def _scored(self, name, logits):
+        labels = self.spec["heads"][name]["labels"]
+        p = logits.softmax(-1).tolist()
+        best = max(range(len(p)), key=p.__getitem__)
+        return {"label": labels[best].lower(), "score": p[best], "probs": dict(zip(labels, p))}
+
+    @torch.no_grad()
+    def annotate(self, sentences, max_len=128):
+        """Entities (greedy IOB2 over first wordpieces), their stance, and every first-position
+        head's class, for each sentence; one encoder pass for the batch."""
+        ids, types, meta = self.encode(sentences, max_len)
+        hidden, pooled = self(ids, types)
+        heads = self.spec["heads"]
+        ner = next((n for n, h in heads.items() if h["kind"] == "token"), None)
+        stance = next((n for n, h in heads.items() if h["kind"] == "span_pool"), None)
+        results = []
+        for r, (s, (spans, wid)) in enumerate(zip(sentences, meta)):
+            res = {}
+            for name, h in heads.items():
+                if h["kind"] == "first_position":
+                    x = pooled[r] if h.get("pooler") else hidden[r, 0]
+                    res[name] = self._scored(name, self.heads[name](x))
+            ents = []
+            if ner is not None:
+                labels = heads[ner]["labels"]
+                tags = self.heads[ner](hidden[r]).argmax(-1).tolist()
+                word_tag, prev = {}, None
+                for p, w in enumerate(wid):
+                    if w is not None and w != prev:
+                        word_tag[w] = labels[tags[p]]
+                    prev = w
+                cur = None
+                for w in sorted(word_tag):
+                    t = word_tag[w]
+                    if t.startswith("I-") and cur and cur[2] == t[2:] and cur[1] == w - 1:
+                        cur[1] = w
+                        continue
+                    if cur:
+                        ents.append(cur)
+                    cur = [w, w, t[2:]] if t != "O" else None
+                if cur:
+                    ents.append(cur)
+            out = []
+            for a, b, label in ents:
+                e = {"text": s[spans[a][0] : spans[b][1]], "label": label, "start": spans[a][0], "end": spans[b][1]}
+                if stance is not None:
+                    pos = [p for p, w in enumerate(wid) if w is not None and a <= w <= b]
+                    t = hidden[r, pos]
+                    feat = torch.cat([hidden[r, 0], t.mean(0), t.max(0).values])
+                    e["stance"] = self._scored(stance, self.heads[stance](feat))
+                out.append(e)
+            res["entities"] = out
+            results.append(res)
+        return results
+
+    def annotate_sentence(self, sentence):
+        return self.annotate([sentence])[0]
