@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Runs newsmill bench (fp32 and int8) and the Python reference (benches/python_reference.py)
-# back to back on the same corpus and prints the throughput ratios, for the full pipeline and
-# for NER alone.
+# Runs, back to back on the same corpus and options, and prints the throughput ratios:
+#   - newsmill with the default joint checkpoint (one encoder pass per sentence), fp32 and int8;
+#   - newsmill in three-model mode: the single-task NER, sentiment and stance checkpoints that
+#     shipped until commit 780ef89 (taken from git history, assembled into the cache), fp32/int8;
+#   - the Python references (benches/python_reference.py): the joint checkpoint through the
+#     recipe's Python class, and the three checkpoints through transformers pipelines;
+# for the full pipeline and for NER alone.
 #   benches/compare.sh [CORPUS] [LIMIT]
 # Needs a Python env with models/recipe/requirements.txt (set BENCH_PY, default: the training
-# venv ~/.cache/newsmill/train-py, created here if missing). A benchmark, not a CI test.
+# venv ~/.cache/newsmill/train-py, created here if missing) and the git history of this repo.
+# A benchmark, not a CI test.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 CORPUS=${1:-../shared/data/bbc/articles.jsonl}
 LIMIT=${2:-500}
 OUT=${OUT:-target/bench}
+THREE_COMMIT=780ef89
 mkdir -p "$OUT"
 eval "$(scripts/setup.sh)"
 cargo build --release --quiet
@@ -19,23 +25,44 @@ if [ ! -x "$BENCH_PY" ]; then
   python3 -m venv "$HOME/.cache/newsmill/train-py"
   "$HOME/.cache/newsmill/train-py/bin/pip" install -q -r models/recipe/requirements.txt
 fi
+THREE="${NEWSMILL_CACHE:-$HOME/.cache/newsmill}/models/three-$THREE_COMMIT"
+if [ ! -f "$THREE/.complete" ]; then
+  src=$(mktemp -d)
+  for m in ner sentiment stance; do
+    mkdir -p "$src/$m"
+    for f in config.json tokenizer.json weights.safetensors; do
+      git show "$THREE_COMMIT:models/$m/$f" > "$src/$m/$f"
+    done
+  done
+  "$BENCH_PY" models/recipe/assemble.py "$src" "$NEWSMILL_BACKBONE" "$THREE"
+  touch "$THREE/.complete"
+  rm -rf "$src"
+fi
 for tasks in ner,sentiment,stance ner; do
   tag=${tasks//,/-}
   for precision in fp32 int8; do
     target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
-      --json "$OUT/rust-$tag-$precision.json" > /dev/null
+      --models "$NEWSMILL_MODELS" --json "$OUT/joint-$tag-$precision.json" > /dev/null
+    target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
+      --models "$THREE" --json "$OUT/three-$tag-$precision.json" > /dev/null
   done
-  "$BENCH_PY" benches/python_reference.py "$CORPUS" "$NEWSMILL_MODELS" --limit "$LIMIT" --tasks "$tasks" --json "$OUT/python-$tag.json" > /dev/null 2>&1
+  "$BENCH_PY" benches/python_reference.py "$CORPUS" "$NEWSMILL_MODELS" --limit "$LIMIT" --tasks "$tasks" \
+    --json "$OUT/python-joint-$tag.json" > /dev/null 2>&1
+  "$BENCH_PY" benches/python_reference.py "$CORPUS" "$THREE" --three --limit "$LIMIT" --tasks "$tasks" \
+    --json "$OUT/python-three-$tag.json" > /dev/null 2>&1
 done
 python3 - "$OUT" <<'PY'
 import json, sys
 out = sys.argv[1]
-print(f"{'tasks':22} {'precision':9} {'newsmill art/s':>15} {'python art/s':>13} {'ratio':>6} {'padding':>8} {'of peak':>8} {'RSS MiB':>8} {'entities n/py':>14}")
+load = lambda n: json.load(open(f"{out}/{n}.json"))
+print(f"{'tasks':22} {'precision':9} {'joint art/s':>11} {'three art/s':>11} {'joint/three':>11} {'py joint':>9} {'py three':>9} {'joint/py3':>9}"
+      f" {'padding':>8} {'RSS MiB j/3':>12} {'entities j/3':>13}")
 for tag in ("ner-sentiment-stance", "ner"):
-    p = json.load(open(f"{out}/python-{tag}.json"))
+    pj, p3 = load(f"python-joint-{tag}"), load(f"python-three-{tag}")
     for precision in ("fp32", "int8"):
-        r = json.load(open(f"{out}/rust-{tag}-{precision}.json"))
-        ents = f"{r.get('entities', '?')}/{p['counts']['entities']}"
-        print(f"{tag:22} {precision:9} {r['articles_per_second']:15.2f} {p['articles_per_second']:13.2f} {r['articles_per_second']/p['articles_per_second']:6.2f}"
-              f" {r['padding_efficiency']:8.3f} {r['fraction_of_peak']:8.3f} {r['peak_rss_mib']:8.0f} {ents:>14}")
+        j, t = load(f"joint-{tag}-{precision}"), load(f"three-{tag}-{precision}")
+        ja, ta = j["articles_per_second"], t["articles_per_second"]
+        print(f"{tag:22} {precision:9} {ja:11.2f} {ta:11.2f} {ja/ta:11.2f} {pj['articles_per_second']:9.2f} {p3['articles_per_second']:9.2f}"
+              f" {ja/p3['articles_per_second']:9.2f} {j['padding_efficiency']:8.3f} {j['peak_rss_mib']:5.0f}/{t['peak_rss_mib']:<6.0f}"
+              f" {j['entities']:>6}/{t['entities']:<6}")
 PY

@@ -443,6 +443,8 @@ def main():
     ap.add_argument("--caps-p", type=float, default=0.05, help="NER: share of sentences with an ALL CAPS copy")
     ap.add_argument("--sst2-share", type=float, default=2 / 3, help="share of SST-2 used per epoch")
     ap.add_argument("--limit", type=int, default=0, help="smoke runs: first N examples of every task")
+    ap.add_argument("--init", help="start from this joint checkpoint folder (a continuation run) instead of the backbone")
+    ap.add_argument("--ner-repeat", type=int, default=1, help="NER batches per epoch: every sentence this many times")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     set_seed(SEED)
@@ -501,11 +503,20 @@ def main():
             v = v[0:1].repeat(own[k].shape[0], 1)  # every type row starts as row 0
         own[k] = v
     model.bert.load_state_dict(own)
+    if args.init:
+        from safetensors.torch import load_file
+
+        saved = load_file(str(Path(args.init) / "model.safetensors"))
+        state = {k: v for k, v in saved.items() if k.startswith("bert.")}
+        for head in ("ner", "sentiment", "tone", "stance"):
+            state[f"{head}.weight"] = saved[f"{head}.classifier.weight"]
+            state[f"{head}.bias"] = saved[f"{head}.classifier.bias"]
+        model.load_state_dict(state)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     frozen = {"bert.embeddings.word_embeddings.weight"}
 
     sst_per_epoch = int(len(sst_tr) * args.sst2_share)
-    n_batches = sum(math.ceil(n / args.batch) for n in (len(ner_tr), len(stance_tr), len(tone_tr), sst_per_epoch))
+    n_batches = sum(math.ceil(n / args.batch) for n in (len(ner_tr) * args.ner_repeat, len(stance_tr), len(tone_tr), sst_per_epoch))
     total = n_batches * args.epochs
     # encoder and heads: separate learning rates (the heads start from scratch); AdamW, weight
     # decay 0.01 except biases and LayerNorm, linear warm-up over 10% of the steps, linear decay
@@ -540,7 +551,7 @@ def main():
     for epoch in range(args.epochs):
         third = epoch % 3
         sst_idx = [i for i in range(len(sst_tr)) if (i % 3 != third) or args.sst2_share >= 1.0][:sst_per_epoch]
-        plan = [("ner", b) for b in blocks(len(ner_tr), [len(x[0]) for x in ner_tr], args.batch, rng)]
+        plan = [("ner", b) for _ in range(args.ner_repeat) for b in blocks(len(ner_tr), [len(x[0]) for x in ner_tr], args.batch, rng)]
         plan += [("stance", b) for b in blocks(len(stance_tr), [len(x[0]) for x in stance_tr], args.batch, rng)]
         plan += [("tone", b) for b in blocks(len(tone_tr), [len(x[0]) for x in tone_tr], args.batch, rng)]
         sst_lens = [len(sst_tr[i][0]) for i in sst_idx]

@@ -33,9 +33,11 @@ pub struct JointModel {
     pub dir: PathBuf,
     /// [`crate::model_identity`] of the folder.
     pub identity: String,
+    /// Holds what it reads of the loaded variables (shallow copies, or fused and quantized
+    /// copies); the variable store itself is dropped after loading, so weights that only
+    /// served to build those copies (separate q/k/v, fp32 originals of int8 layers) are freed.
     bert: BertForward,
     heads: Vec<LoadedHead>,
-    _vs: nn::VarStore,
 }
 
 /// One unit of a joint batch, run in one batch so that its token predictions can be decoded
@@ -186,7 +188,6 @@ impl JointModel {
             identity,
             bert,
             heads,
-            _vs: vs,
         })
     }
 
