@@ -10,6 +10,7 @@ mod bert;
 mod config;
 mod error;
 mod model;
+mod vocab;
 
 pub use config::{ModelConfig, ModelType};
 pub use error::ModelError;
