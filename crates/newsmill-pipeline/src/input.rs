@@ -412,6 +412,9 @@ pub struct DirReader {
     walk: walkdir::IntoIter,
     seq: u64,
     stop: Option<&'static AtomicBool>,
+    /// The folders being walked, by depth: an error while listing a folder's entries comes
+    /// without a path (walkdir), at the depth of its entries.
+    dirs: Vec<PathBuf>,
 }
 
 impl DirReader {
@@ -423,6 +426,7 @@ impl DirReader {
             walk: walker(root).into_iter(),
             seq: 0,
             stop: None,
+            dirs: Vec::new(),
         })
     }
 
@@ -519,7 +523,12 @@ impl Iterator for DirReader {
             match self.walk.next()? {
                 Ok(entry) => {
                     let path = entry.path();
-                    if entry.file_type().is_dir() || !is_txt(path) {
+                    if entry.file_type().is_dir() {
+                        self.dirs.truncate(entry.depth());
+                        self.dirs.push(path.to_path_buf());
+                        continue;
+                    }
+                    if !is_txt(path) {
                         continue;
                     }
                     let path = path.to_path_buf();
@@ -535,7 +544,13 @@ impl Iterator for DirReader {
                 }
                 Err(e) => {
                     let Some(path) = e.path().map(Path::to_path_buf) else {
-                        continue;
+                        // reading the entries of a folder that could be opened failed
+                        let folder = e.depth().checked_sub(1).and_then(|d| self.dirs.get(d));
+                        let Some(folder) = folder.cloned() else {
+                            continue;
+                        };
+                        let msg = format!("cannot read folder: {e}");
+                        return Some(self.bad(&folder, false, "io", msg));
                     };
                     if let Some(ancestor) = e.loop_ancestor() {
                         let msg = format!(
