@@ -285,19 +285,23 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     // `--resume`'s run record (then, in `open` below, the models).
     let input_id = outfile::InputIdentity::of(&source);
     let mut target = outfile::Target::plan(args.output.as_deref(), &input_id)?;
-    let record = serde_json::json!({
-        "newsmill_run_record": 1,
-        "input": input_id.description,
-        "settings": settings_identity(&args, &opts),
-        "models": outfile::models_identity(&[
-            ("ner", paths.ner.clone().filter(|_| opts.tasks.ner)),
-            ("sentiment", paths.sentiment.clone().filter(|_| opts.tasks.sentiment)),
-            (
-                "stance",
-                paths.stance.clone().filter(|_| opts.tasks.stance || !opts.targets.is_empty()),
-            ),
-        ]),
-    });
+    // the run record (for `-o FILE` only)
+    let record = match &target {
+        outfile::Target::File(_) => serde_json::json!({
+            "newsmill_run_record": 1,
+            "input": input_id.describe(&source, stop),
+            "settings": settings_identity(&args, &opts),
+            "models": outfile::models_identity(&[
+                ("ner", paths.ner.clone().filter(|_| opts.tasks.ner)),
+                ("sentiment", paths.sentiment.clone().filter(|_| opts.tasks.sentiment)),
+                (
+                    "stance",
+                    paths.stance.clone().filter(|_| opts.tasks.stance || !opts.targets.is_empty()),
+                ),
+            ]),
+        }),
+        _ => serde_json::Value::Null,
+    };
     let resume = if args.resume {
         if !source.rereadable() {
             bail!("--resume needs an input that can be read again (a file or folder), not stdin or a stream");

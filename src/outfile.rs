@@ -20,8 +20,10 @@ use std::fs::{File, Metadata, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Context, Result};
+use newsmill_pipeline::input::Source;
 use serde_json::{json, Value};
 
 use crate::signals;
@@ -381,9 +383,8 @@ fn file_digest(p: &Path) -> Value {
     digest().unwrap_or_else(|e| json!({"error": e.to_string()}))
 }
 
-/// What identifies the input, for the run record and the same-file checks.
+/// What identifies the input, for the same-file checks and the run record.
 pub struct InputIdentity {
-    pub description: Value,
     /// The input file (following symlinks), when it is one.
     meta: Option<Metadata>,
     /// The input folder, canonical.
@@ -391,29 +392,34 @@ pub struct InputIdentity {
 }
 
 impl InputIdentity {
-    pub fn of(source: &newsmill_pipeline::input::Source) -> InputIdentity {
-        use newsmill_pipeline::input::Source;
+    pub fn of(source: &Source) -> InputIdentity {
         match source {
             Source::Stdin => InputIdentity {
-                description: json!({"kind": "stdin"}),
                 meta: std::fs::metadata("/dev/stdin").ok(),
                 dir: None,
             },
-            Source::Jsonl(p) => {
-                let meta = std::fs::metadata(p).ok();
-                let description = if meta.as_ref().is_some_and(Metadata::is_file) {
-                    json!({"kind": "jsonl", "content": file_digest(p)})
-                } else {
-                    json!({"kind": "stream"})
-                };
-                InputIdentity {
-                    description,
-                    meta,
-                    dir: None,
-                }
+            Source::Jsonl(p) => InputIdentity {
+                meta: std::fs::metadata(p).ok(),
+                dir: None,
+            },
+            Source::Dir(p) => InputIdentity {
+                meta: None,
+                dir: std::fs::canonicalize(p).ok(),
+            },
+        }
+    }
+
+    /// The input's part of the run record: a file's size and sampled hash, a folder's listing
+    /// (names and sizes of its `.txt` files in reading order; the walk ends early if `stop`
+    /// is raised).
+    pub fn describe(&self, source: &Source, stop: &AtomicBool) -> Value {
+        match source {
+            Source::Stdin => json!({"kind": "stdin"}),
+            Source::Jsonl(p) if self.meta.as_ref().is_some_and(Metadata::is_file) => {
+                json!({"kind": "jsonl", "content": file_digest(p)})
             }
+            Source::Jsonl(_) => json!({"kind": "stream"}),
             Source::Dir(p) => {
-                // names and sizes of the files read, in reading order
                 let mut h = FNV_START;
                 let mut files = 0u64;
                 for e in walkdir::WalkDir::new(p)
@@ -422,6 +428,9 @@ impl InputIdentity {
                     .into_iter()
                     .flatten()
                 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
                     let is_txt = e
                         .path()
                         .extension()
@@ -434,11 +443,7 @@ impl InputIdentity {
                         h = fnv(&size.to_le_bytes(), h);
                     }
                 }
-                InputIdentity {
-                    description: json!({"kind": "folder", "files": files, "listing_fnv64": format!("{h:016x}")}),
-                    meta: None,
-                    dir: std::fs::canonicalize(p).ok(),
-                }
+                json!({"kind": "folder", "files": files, "listing_fnv64": format!("{h:016x}")})
             }
         }
     }
