@@ -2,6 +2,9 @@
 
 mod bench;
 mod eval;
+mod outfile;
+mod signals;
+mod workers;
 
 /// jemalloc serves every allocation of the process, libtorch's included (see Cargo.toml).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -25,8 +28,9 @@ struct ConfString(*const std::ffi::c_char);
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 unsafe impl Sync for ConfString {}
 
-use std::io::{BufWriter, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::cell::RefCell;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -36,7 +40,6 @@ use newsmill_ner::{Decoding, NerOptions};
 use newsmill_pipeline::input::{Fields, Item, Source};
 use newsmill_pipeline::{AnnotateOptions, EngineOptions, ModelPaths, PipelineError, Tasks};
 use newsmill_text::Windowing;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Parser)]
 #[command(
@@ -132,11 +135,13 @@ pub struct RunArgs {
     job_articles: usize,
     /// NER input length in wordpieces, special tokens included (at most the model's positions):
     /// consecutive sentences are packed up to this length, longer sentences are windowed
-    #[arg(long, default_value_t = 128, global = true)]
-    window: usize,
-    /// Wordpieces shared by consecutive NER windows of a long sentence
-    #[arg(long, default_value_t = 32, global = true)]
-    window_overlap: usize,
+    /// [default: 128]
+    #[arg(long, global = true)]
+    window: Option<usize>,
+    /// Wordpieces shared by consecutive NER windows of a long sentence (at most half a
+    /// window's content) [default: 32]
+    #[arg(long, global = true)]
+    window_overlap: Option<usize>,
     /// How NER tags are chosen per word
     #[arg(long, value_enum, default_value_t = DecodingArg::Constrained, global = true)]
     decoding: DecodingArg,
@@ -167,8 +172,8 @@ impl RunArgs {
     pub fn ner_options(&self) -> NerOptions {
         NerOptions {
             windowing: Windowing {
-                max_len: self.window,
-                overlap: self.window_overlap,
+                max_len: self.window(),
+                overlap: self.window_overlap(),
             },
             decoding: match self.decoding {
                 DecodingArg::Greedy => Decoding::Greedy,
@@ -181,6 +186,14 @@ impl RunArgs {
             },
             precision: self.precision(),
         }
+    }
+
+    pub fn window(&self) -> usize {
+        self.window.unwrap_or(128)
+    }
+
+    pub fn window_overlap(&self) -> usize {
+        self.window_overlap.unwrap_or(32)
     }
 
     pub fn precision(&self) -> Precision {
@@ -205,7 +218,8 @@ impl RunArgs {
 struct AnnotateArgs {
     /// JSONL file, folder of .txt files, or - (JSONL on stdin)
     input: String,
-    /// Output JSONL file [default: stdout]
+    /// Output JSONL file, written as OUT.newsmill-partial and renamed over OUT when the run
+    /// finishes; `-` is stdout [default: stdout]
     #[arg(short, long)]
     output: Option<PathBuf>,
     #[command(flatten)]
@@ -234,8 +248,9 @@ struct AnnotateArgs {
     /// No progress bar or summary on stderr
     #[arg(short, long)]
     quiet: bool,
-    /// Continue an interrupted run: repair a partial last line of --output, skip the records
-    /// it already holds, append the rest
+    /// Continue an interrupted run: check that the partial output (or --output) belongs to
+    /// this input, settings and models (OUT.newsmill.json), drop a partial last line, skip the
+    /// records it already holds, append the rest
     #[arg(long, requires = "output")]
     resume: bool,
     #[command(flatten)]
@@ -268,35 +283,68 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     };
     let source = Source::from_arg(&args.input);
     if let Source::Jsonl(p) = &source {
-        if !p.is_file() {
-            bail!("input {} does not exist", p.display());
+        // a regular file, or a stream (FIFO, /dev/fd/N of a process substitution)
+        if let Err(e) = std::fs::metadata(p) {
+            bail!("input {} does not exist ({e})", p.display());
         }
     }
     let fields = Fields {
-        id: args.id_field,
-        text: args.text_field,
-        title: args.title_field,
+        id: args.id_field.clone(),
+        text: args.text_field.clone(),
+        title: args.title_field.clone(),
     };
-    let resume = match (&args.output, args.resume) {
-        (Some(p), true) => Some(prepare_resume(p)?),
-        _ => None,
+    let paths = args.models.paths();
+    let stop = signals::install();
+
+    // Everything is checked before the output is touched: input, output != input, the lock,
+    // `--resume`'s run record (then, in `open` below, the models).
+    let input_id = outfile::InputIdentity::of(&source);
+    let mut target = outfile::Target::plan(args.output.as_deref(), &input_id)?;
+    // the run record (for `-o FILE` only)
+    let record = match &target {
+        outfile::Target::File(_) => serde_json::json!({
+            "newsmill_run_record": 1,
+            "input": input_id.describe(&source, stop),
+            "settings": settings_identity(&args, &opts),
+            "models": outfile::models_identity(&[
+                ("ner", paths.ner.clone().filter(|_| opts.tasks.ner)),
+                ("sentiment", paths.sentiment.clone().filter(|_| opts.tasks.sentiment)),
+                (
+                    "stance",
+                    paths.stance.clone().filter(|_| opts.tasks.stance || !opts.targets.is_empty()),
+                ),
+                ("joint", paths.joint.clone()),
+            ]),
+        }),
+        _ => serde_json::Value::Null,
     };
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => {
-            let file = if resume.is_some() {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-            } else {
-                std::fs::File::create(p)
-            };
-            Box::new(BufWriter::new(
-                file.with_context(|| format!("cannot open {}", p.display()))?,
-            ))
+    let resume = if args.resume {
+        if !source.rereadable() {
+            bail!("--resume needs an input that can be read again (a file or folder), not stdin or a stream");
         }
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+        let outfile::Target::File(t) = &target else {
+            bail!("--resume needs -o FILE (a regular file, not stdout or a device)");
+        };
+        let r = t.resume_state(&record)?;
+        check_resume(&source, &fields, &r)?;
+        Some(r)
+    } else {
+        None
     };
+    let done = resume.as_ref().map_or(0, |r| r.records);
+
+    workers::warn_about_windows(&args.run, &opts, &paths);
+    let mut engine = args.run.engine();
+    engine.workers = workers::cap(
+        engine.workers,
+        args.run.workers.is_some(),
+        &source,
+        &engine,
+        &paths,
+        &opts,
+    );
+    engine.skip_records = done;
+
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = match source.len_hint() {
             Some(n) => indicatif::ProgressBar::new(n),
@@ -312,33 +360,63 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     });
     let on_record = |n: u64| {
         if let Some(b) = &bar {
-            b.set_position(n + resume.as_ref().map_or(0, |r| r.records));
+            b.set_position(n + done);
         }
     };
-    let stop = install_interrupt_handler();
-    let done = resume.as_ref().map_or(0, |r| r.records);
-    if let Some(r) = &resume {
-        if matches!(source, Source::Stdin) {
-            bail!("--resume needs an input that can be read again (a file or folder), not stdin");
-        }
-        check_resume(&source, &fields, r)?;
-    }
-    let mut engine = args.run.engine();
-    engine.skip_records = done;
+    let sink = RefCell::new(outfile::Sink::new());
+    let work_file: RefCell<Option<std::fs::File>> = RefCell::new(None);
+    let setup_err: RefCell<Option<anyhow::Error>> = RefCell::new(None);
+    // called by the engine once every model is loaded: opens the input, then the output
     let open = || -> Result<Box<dyn Iterator<Item = Item> + Send>, PipelineError> {
-        source
-            .open(fields.clone())
-            .map_err(|e| PipelineError::Input(format!("{}: {e}", args.input)))
+        let reader = source
+            .open_until(fields.clone(), Some(stop))
+            .map_err(|e| PipelineError::Input(format!("{}: {e}", args.input)))?;
+        let opened: Result<()> = (|| {
+            let mut sink = sink.borrow_mut();
+            match &mut target {
+                outfile::Target::Stdout => sink.set(
+                    Box::new(std::io::stdout()),
+                    "standard output".into(),
+                    String::new(),
+                ),
+                outfile::Target::Stream(p) => {
+                    let f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&*p)
+                        .with_context(|| format!("cannot open {}", p.display()))?;
+                    sink.set(Box::new(f), p.display().to_string(), String::new());
+                }
+                outfile::Target::File(t) => {
+                    let f = t.open(&record, resume.as_ref())?;
+                    let work = resume
+                        .as_ref()
+                        .filter(|r| r.records > 0)
+                        .map_or(t.partial.clone(), |r| r.work.clone());
+                    let note = format!(
+                        "; the complete lines written so far are in {} ({} is unchanged); rerun with --resume once fixed",
+                        work.display(),
+                        t.shown.display()
+                    );
+                    sink.set(Box::new(f.try_clone()?), work.display().to_string(), note);
+                    *work_file.borrow_mut() = Some(f);
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = opened {
+            let msg = format!("{e:#}");
+            *setup_err.borrow_mut() = Some(e);
+            return Err(PipelineError::Output(msg));
+        }
+        Ok(reader)
     };
-    let summary = newsmill_pipeline::run_with(
-        open,
-        &args.models.paths(),
-        &opts,
-        &engine,
-        &mut out,
-        &on_record,
-        stop,
-    )?;
+    let mut out = SinkRef(&sink);
+    let result =
+        newsmill_pipeline::run_with(open, &paths, &opts, &engine, &mut out, &on_record, stop);
+    if let Some(e) = setup_err.borrow_mut().take() {
+        return Err(e);
+    }
+    let summary = result?;
     out.flush().context("cannot write output")?;
     if let Some(b) = &bar {
         b.finish_and_clear();
@@ -358,14 +436,33 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
         );
     }
     if summary.interrupted {
+        let at = match &target {
+            outfile::Target::File(t) => {
+                let work = resume
+                    .as_ref()
+                    .filter(|r| r.records > 0)
+                    .map_or(t.partial.clone(), |r| r.work.clone());
+                if work == t.path {
+                    format!(" to {}", t.shown.display())
+                } else {
+                    format!(
+                        " to {} ({} is unchanged)",
+                        work.display(),
+                        t.shown.display()
+                    )
+                }
+            }
+            outfile::Target::Stream(p) => format!(" to {}", p.display()),
+            outfile::Target::Stdout => String::new(),
+        };
         eprintln!(
-            "newsmill: interrupted; {} records written{}. Rerun with --resume to finish.",
+            "newsmill: interrupted; {} records written{at}. Rerun with --resume to finish.",
             summary.records as u64 + done,
-            args.output
-                .as_ref()
-                .map_or(String::new(), |p| format!(" to {}", p.display())),
         );
         return Ok(ExitCode::from(130));
+    }
+    if let (outfile::Target::File(t), Some(f)) = (&target, work_file.borrow().as_ref()) {
+        t.finish(f)?;
     }
     Ok(if s.errors > 0 {
         ExitCode::from(2)
@@ -374,14 +471,43 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     })
 }
 
-/// What an earlier run left in the output file.
-struct Resume {
-    records: u64,
-    last_id: Option<String>,
+/// The engine's `&mut dyn Write` over the sink the `open` callback fills in.
+struct SinkRef<'a>(&'a RefCell<outfile::Sink>);
+
+impl Write for SinkRef<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().write(data)
+    }
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.0.borrow_mut().write_all(data)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().flush()
+    }
+}
+
+/// The options that change the output, for the run record `--resume` checks.
+fn settings_identity(args: &AnnotateArgs, opts: &AnnotateOptions) -> serde_json::Value {
+    let name = |v: Option<clap::builder::PossibleValue>| {
+        v.map_or(String::new(), |v| v.get_name().to_string())
+    };
+    serde_json::json!({
+        "tasks": {"ner": opts.tasks.ner, "sentiment": opts.tasks.sentiment, "stance": opts.tasks.stance},
+        "fields": [args.id_field, args.text_field, args.title_field],
+        "text": opts.include_text,
+        "targets": opts.targets,
+        "batch_tokens": opts.token_budget,
+        "job_articles": args.run.job_articles.max(1),
+        "window": args.run.window(),
+        "window_overlap": args.run.window_overlap(),
+        "decoding": name(args.run.decoding.to_possible_value()),
+        "ner_context": name(args.run.ner_context.to_possible_value()),
+        "precision": name(args.run.precision.to_possible_value()),
+    })
 }
 
 /// Checks that the output's last record has the id of the input record at the same position.
-fn check_resume(source: &Source, fields: &Fields, r: &Resume) -> Result<()> {
+fn check_resume(source: &Source, fields: &Fields, r: &outfile::Resume) -> Result<()> {
     if r.records == 0 {
         return Ok(());
     }
@@ -407,71 +533,21 @@ fn check_resume(source: &Source, fields: &Fields, r: &Resume) -> Result<()> {
     Ok(())
 }
 
-/// Drops a partial last line (a run killed mid-write) and counts the complete records.
-fn prepare_resume(path: &Path) -> Result<Resume> {
-    use std::io::{BufRead, BufReader};
-    if !path.exists() {
-        return Ok(Resume {
-            records: 0,
-            last_id: None,
-        });
-    }
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut reader = BufReader::new(file);
-    let (mut records, mut complete_bytes) = (0u64, 0u64);
-    let mut last = Vec::new();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            break;
-        }
-        records += 1;
-        complete_bytes += n as u64;
-        std::mem::swap(&mut last, &mut line);
-    }
-    let len = std::fs::metadata(path)?.len();
-    if len > complete_bytes {
-        eprintln!(
-            "newsmill: --resume: dropping a partial last line ({} bytes) of {}",
-            len - complete_bytes,
-            path.display()
-        );
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)?
-            .set_len(complete_bytes)?;
-    }
-    let last_id = if records == 0 {
-        None
-    } else {
-        let v: serde_json::Value = serde_json::from_slice(&last).with_context(|| {
-            format!(
-                "--resume: the last complete line of {} is not JSON",
-                path.display()
-            )
-        })?;
-        v.get("id").and_then(|i| i.as_str()).map(str::to_string)
-    };
-    Ok(Resume { records, last_id })
-}
-
-/// Ctrl-C (SIGINT/SIGTERM) raises the returned flag: the run stops reading, finishes what it
-/// read and writes it. A second Ctrl-C exits at once.
-fn install_interrupt_handler() -> &'static AtomicBool {
-    static STOP: AtomicBool = AtomicBool::new(false);
-    let _ = ctrlc::set_handler(|| {
-        if STOP.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
-    &STOP
-}
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // argument errors exit 1 like every other failure: 2 means "some records became error
+    // records" (README, exit status)
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(1),
+            };
+        }
+    };
     let result = match cli.command {
         Command::Annotate(a) => annotate(a),
         Command::Eval(e) => eval::run(e),

@@ -81,16 +81,24 @@ fn kill_9_then_resume_equals_an_uninterrupted_run() {
     assert_eq!(expected.lines().count(), 240);
 
     let out = dir.path().join("out.jsonl");
+    std::fs::write(&out, "an earlier output\n").unwrap();
+    // records go to OUT.newsmill-partial until the run finishes
+    let work = dir.path().join("out.jsonl.newsmill-partial");
     let mut child = annotate_cmd(&input, &out, &[]).spawn().unwrap();
-    wait_for_lines(&out, 30);
+    wait_for_lines(&work, 30);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "an earlier output\n",
+        "a killed run leaves the old output as it was"
+    );
     // simulate the worst case too: a torn last line
-    let mut partial = std::fs::read(&out).unwrap();
+    let mut partial = std::fs::read(&work).unwrap();
     let written = partial.iter().filter(|&&c| c == b'\n').count();
     assert!(written < 240, "killed before the end");
     partial.extend_from_slice(b"{\"schema_version\": \"1.1\", \"id\": \"a");
-    std::fs::write(&out, &partial).unwrap();
+    std::fs::write(&work, &partial).unwrap();
 
     let res = annotate_cmd(&input, &out, &["--resume"]).output().unwrap();
     assert!(
@@ -102,6 +110,10 @@ fn kill_9_then_resume_equals_an_uninterrupted_run() {
         std::fs::read_to_string(&out).unwrap(),
         expected,
         "no duplicate, no loss, same bytes"
+    );
+    assert!(
+        !work.exists(),
+        "the finished partial output replaced the output"
     );
     // resuming a finished run writes nothing more
     let again = annotate_cmd(&input, &out, &["--resume"]).output().unwrap();
@@ -137,8 +149,9 @@ fn ctrl_c_flushes_complete_lines_and_resume_finishes() {
     let input = dir.path().join("in.jsonl");
     write_corpus(&input, 400, 6);
     let out = dir.path().join("out.jsonl");
+    let work = dir.path().join("out.jsonl.newsmill-partial");
     let child = annotate_cmd(&input, &out, &[]).spawn().unwrap();
-    wait_for_lines(&out, 20);
+    wait_for_lines(&work, 20);
     let pid = child.id().to_string();
     assert!(Command::new("kill")
         .args(["-INT", &pid])
@@ -153,7 +166,11 @@ fn ctrl_c_flushes_complete_lines_and_resume_finishes() {
         String::from_utf8_lossy(&res.stderr)
     );
     assert!(String::from_utf8_lossy(&res.stderr).contains("--resume"));
-    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !out.exists(),
+        "an interrupted run does not create the output"
+    );
+    let text = std::fs::read_to_string(&work).unwrap();
     assert!(text.ends_with('\n'), "everything written is complete lines");
     let n = text.lines().count();
     assert!(n < 400);

@@ -11,6 +11,7 @@ mod config;
 mod error;
 mod joint;
 mod model;
+mod vocab;
 
 pub use config::{HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
 pub use error::ModelError;

@@ -109,6 +109,7 @@ impl Classifier {
             return Err(missing(weights));
         }
         let encoder = WordpieceEncoder::from_file(&tok_path, config.max_positions)?;
+        crate::vocab::check_vocab(&config, &encoder, &tok_path)?;
 
         let vs = nn::VarStore::new(Device::Cpu);
         let root = vs.root();

@@ -150,9 +150,12 @@ pub fn run_with(
         ..Default::default()
     };
     let mut write_err: Option<std::io::Error> = None;
+    // raised at the first write error: reading stops there (nothing more can be written)
+    let halt = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let engine_r = engine.clone();
-        scope.spawn(move || read_jobs(reader, &engine_r, job_tx, ticket_rx, stop));
+        let halt = &halt;
+        scope.spawn(move || read_jobs(reader, &engine_r, job_tx, ticket_rx, stop, halt));
         scope.spawn(move || {
             pool.in_place_scope(|s| {
                 for job in job_rx.iter() {
@@ -195,6 +198,9 @@ pub fn run_with(
                         write_err = Some(e);
                     }
                 }
+                if write_err.is_some() {
+                    halt.store(true, Ordering::SeqCst);
+                }
                 let _ = ticket_tx.send(());
             }
         }
@@ -215,6 +221,7 @@ fn read_jobs(
     job_tx: Sender<Job>,
     tickets: Receiver<()>,
     stop: &AtomicBool,
+    halt: &AtomicBool,
 ) {
     let mut index = 0u64;
     let mut items = Vec::new();
@@ -242,6 +249,9 @@ fn read_jobs(
     };
     let mut first = 0u64;
     for item in reader {
+        if halt.load(Ordering::SeqCst) {
+            return;
+        }
         if stop.load(Ordering::SeqCst) && position >= engine.skip_records {
             break;
         }

@@ -1,10 +1,11 @@
 //! Corpus readers: JSONL files or stdin, and folders of `.txt` files. Each yields, in input
 //! order, either an [`Article`] or a [`BadRecord`] that names the record and the reason.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
@@ -54,6 +55,8 @@ impl Default for Fields {
 /// Where a corpus comes from.
 #[derive(Debug, Clone)]
 pub enum Source {
+    /// A JSONL file: a regular file, or a stream such as a FIFO or `/dev/fd/N` (process
+    /// substitution), read once from the start.
     Jsonl(PathBuf),
     Stdin,
     Dir(PathBuf),
@@ -71,20 +74,116 @@ impl Source {
         }
     }
 
-    /// Opens the source. Fails only when the source itself cannot be read.
+    /// Whether the source can be read a second time with the same result: a regular file or
+    /// a folder (not stdin, a FIFO or another stream).
+    pub fn rereadable(&self) -> bool {
+        match self {
+            Source::Jsonl(p) => std::fs::metadata(p).is_ok_and(|m| m.is_file()),
+            Source::Stdin => false,
+            Source::Dir(_) => true,
+        }
+    }
+
+    /// Opens the source. Fails only when the source itself cannot be read: it does not exist,
+    /// or the very first read fails (stdin is a folder, the file gives EIO).
     pub fn open(&self, fields: Fields) -> std::io::Result<Box<dyn Iterator<Item = Item> + Send>> {
+        self.open_until(fields, None)
+    }
+
+    /// Like [`Source::open`]; a folder listing also ends when `stop` is raised (Ctrl-C while a
+    /// large tree is walked).
+    pub fn open_until(
+        &self,
+        fields: Fields,
+        stop: Option<&'static AtomicBool>,
+    ) -> std::io::Result<Box<dyn Iterator<Item = Item> + Send>> {
         Ok(match self {
-            Source::Jsonl(p) => Box::new(JsonlReader::new(BufReader::new(File::open(p)?), fields)),
-            Source::Stdin => Box::new(JsonlReader::new(BufReader::new(std::io::stdin()), fields)),
-            Source::Dir(p) => Box::new(DirReader::new(p)?),
+            Source::Jsonl(p) => {
+                if std::fs::metadata(p)?.is_dir() {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::IsADirectory,
+                        "is a folder",
+                    ));
+                }
+                Box::new(JsonlReader::new(
+                    probe(BufReader::new(File::open(p)?))?,
+                    fields,
+                ))
+            }
+            Source::Stdin => Box::new(JsonlReader::new(
+                probe(BufReader::new(std::io::stdin()))?,
+                fields,
+            )),
+            Source::Dir(p) => Box::new(DirReader::new(p)?.with_stop(stop)),
         })
     }
 
-    /// Number of records when known cheaply (folders), for progress bars.
+    /// Number of records when known cheaply, for progress bars (folders are walked lazily, so
+    /// none is known).
     pub fn len_hint(&self) -> Option<u64> {
+        None
+    }
+
+    /// An upper bound on the number of jobs the engine cuts from this source (jobs close at
+    /// `job_articles` records or `job_chars` bytes of text), or `None` when it cannot be known
+    /// without consuming the input (stdin, streams). The count stops once it reaches `enough`.
+    pub fn jobs_upper_bound(
+        &self,
+        job_articles: usize,
+        job_chars: usize,
+        enough: u64,
+    ) -> Option<u64> {
+        let (job_articles, job_chars) = (job_articles.max(1) as u64, job_chars.max(1) as u64);
+        let bound =
+            |records: u64, bytes: u64| records.div_ceil(job_articles) + bytes.div_ceil(job_chars);
+        let record_limit = enough.saturating_mul(job_articles);
         match self {
-            Source::Dir(p) => txt_files(p).ok().map(|v| v.len() as u64),
-            _ => None,
+            Source::Stdin => None,
+            Source::Jsonl(p) => {
+                let meta = std::fs::metadata(p).ok()?;
+                if !meta.is_file() {
+                    return None;
+                }
+                let mut f = File::open(p).ok()?;
+                let (mut lines, mut buf) = (1u64, vec![0u8; 1 << 16]);
+                loop {
+                    match f.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(_) => return None,
+                    }
+                    if lines >= record_limit {
+                        return Some(enough.max(bound(lines, meta.len())));
+                    }
+                }
+                Some(bound(lines, meta.len()))
+            }
+            Source::Dir(p) => {
+                let (mut files, mut bytes) = (0u64, 0u64);
+                for e in walker(p).into_iter().flatten() {
+                    if e.file_type().is_file() && is_txt(e.path()) {
+                        files += 1;
+                        bytes += e.metadata().map_or(0, |m| m.len());
+                        if files >= record_limit {
+                            return Some(enough);
+                        }
+                    }
+                }
+                Some(bound(files, bytes))
+            }
+        }
+    }
+}
+
+/// Fills the reader's buffer once, so that a source whose very first read fails (stdin
+/// redirected from a folder, a file that gives EIO) is an error of the whole input.
+fn probe<R: BufRead>(mut r: R) -> std::io::Result<R> {
+    loop {
+        match r.fill_buf() {
+            Ok(_) => return Ok(r),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
     }
 }
@@ -99,6 +198,9 @@ pub struct JsonlReader<R> {
     /// (plus the table's slack) instead of a copy of every id.
     seen: HashSet<u128>,
     buf: Vec<u8>,
+    /// A read error ended the input: a stream that failed once is not read again (a read
+    /// error that never clears would otherwise give error records forever).
+    failed: bool,
 }
 
 /// Two hash passes with different prefixes (std's `DefaultHasher`, fixed keys): a 128-bit
@@ -123,6 +225,7 @@ impl<R: BufRead> JsonlReader<R> {
             seq: 0,
             seen: HashSet::new(),
             buf: Vec::new(),
+            failed: false,
         }
     }
 
@@ -158,7 +261,12 @@ impl<R: BufRead> JsonlReader<R> {
         let mut warnings = Vec::new();
         let id = match obj.get(&self.fields.id) {
             Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
+            // integers beyond 64 bits (and decimals) keep the text they were written with:
+            // serde_json holds them as f64, which would round them (and make distinct ids equal)
+            Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+            Some(Value::Number(n)) => {
+                Some(raw_field(line, &self.fields.id).unwrap_or_else(|| n.to_string()))
+            }
             Some(Value::Null) | None => None,
             Some(other) => {
                 return Err(bad(
@@ -219,6 +327,12 @@ impl<R: BufRead> JsonlReader<R> {
     }
 }
 
+/// The JSON text of field `name` of the object `line`, as written.
+fn raw_field(line: &str, name: &str) -> Option<String> {
+    let fields: HashMap<String, &serde_json::value::RawValue> = serde_json::from_str(line).ok()?;
+    fields.get(name).map(|v| v.get().to_string())
+}
+
 fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -234,6 +348,9 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
     type Item = Item;
 
     fn next(&mut self) -> Option<Item> {
+        if self.failed {
+            return None;
+        }
         loop {
             self.buf.clear();
             self.line += 1;
@@ -242,6 +359,7 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
                 Ok(0) => return None,
                 Ok(_) => {}
                 Err(e) => {
+                    self.failed = true;
                     let seq = self.seq;
                     self.seq += 1;
                     return Some(Err(BadRecord {
@@ -249,9 +367,12 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
                         id: None,
                         record,
                         kind: "io",
-                        message: e.to_string(),
+                        message: format!("read error, the input ends here: {e}"),
                     }));
                 }
+            }
+            if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+                self.buf.drain(..3); // a UTF-8 byte order mark
             }
             while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
                 self.buf.pop();
@@ -266,63 +387,93 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
     }
 }
 
-/// All `.txt` files under `dir`, sorted by path.
-fn txt_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let p = entry?.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "txt") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+/// `.txt`, in any case (`a.TXT` too).
+fn is_txt(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt"))
 }
 
-/// Reads a folder of `.txt` files (recursively, sorted by path). The id is the path relative
-/// to the folder without `.txt`; text that is not valid UTF-8 is decoded with U+FFFD for each
-/// bad byte sequence, with a warning naming the first bad byte.
+/// The folder walk: sorted by name at each level (so the whole listing is sorted by path),
+/// symlinks followed with walkdir's loop detection (a link to an ancestor is reported, not
+/// followed).
+fn walker(root: &Path) -> walkdir::WalkDir {
+    walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+}
+
+/// Reads a folder of `.txt` files (recursively, sorted by path; the extension in any case).
+/// The id is the path relative to the folder without `.txt`; text that is not valid UTF-8 is
+/// decoded with U+FFFD for each bad byte sequence, with a warning naming the first bad byte.
+/// The folder is walked lazily. Symlinks are followed, but never into a loop; what cannot be
+/// read (a subfolder, a file, a symlink loop, a `.txt` that is not a regular file such as a
+/// FIFO) becomes an error record naming its path: non-regular files are never opened.
 pub struct DirReader {
     root: PathBuf,
-    files: std::vec::IntoIter<PathBuf>,
+    walk: walkdir::IntoIter,
     seq: u64,
+    stop: Option<&'static AtomicBool>,
+    /// The folders being walked, by depth: an error while listing a folder's entries comes
+    /// without a path (walkdir), at the depth of its entries.
+    dirs: Vec<PathBuf>,
 }
 
 impl DirReader {
+    /// Fails when `root` itself cannot be listed.
     pub fn new(root: &Path) -> std::io::Result<Self> {
+        std::fs::read_dir(root)?;
         Ok(DirReader {
             root: root.to_path_buf(),
-            files: txt_files(root)?.into_iter(),
+            walk: walker(root).into_iter(),
             seq: 0,
+            stop: None,
+            dirs: Vec::new(),
         })
     }
-}
 
-impl Iterator for DirReader {
-    type Item = Item;
+    /// Ends the walk as soon as `stop` is raised.
+    pub fn with_stop(mut self, stop: Option<&'static AtomicBool>) -> Self {
+        self.stop = stop;
+        self
+    }
 
-    fn next(&mut self) -> Option<Item> {
-        let path = self.files.next()?;
+    fn id_of(&self, path: &Path, strip_ext: bool) -> String {
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        let rel = if strip_ext {
+            rel.with_extension("")
+        } else {
+            rel.to_path_buf()
+        };
+        rel.to_string_lossy().replace('\\', "/")
+    }
+
+    fn bad(&mut self, path: &Path, strip_ext: bool, kind: &'static str, message: String) -> Item {
         let seq = self.seq;
         self.seq += 1;
-        let rel = path.strip_prefix(&self.root).unwrap_or(&path);
-        let id = rel.with_extension("").to_string_lossy().replace('\\', "/");
-        let record = path.display().to_string();
+        Err(BadRecord {
+            seq,
+            id: Some(self.id_of(path, strip_ext)),
+            record: path.display().to_string(),
+            kind,
+            message,
+        })
+    }
+
+    fn read(&mut self, path: &Path) -> Item {
         let mut bytes = Vec::new();
-        if let Err(e) = File::open(&path).and_then(|mut f| f.read_to_end(&mut bytes)) {
-            return Some(Err(BadRecord {
-                seq,
-                id: Some(id),
-                record,
-                kind: "io",
-                message: e.to_string(),
-            }));
+        match read_regular(path, &mut bytes) {
+            Ok(true) => {}
+            Ok(false) => {
+                return self.bad(
+                    path,
+                    true,
+                    "not_a_file",
+                    "not a regular file (a FIFO, socket or device): not read".into(),
+                )
+            }
+            Err(e) => return self.bad(path, true, "io", e.to_string()),
         }
+        let seq = self.seq;
+        self.seq += 1;
         let mut warnings = Vec::new();
         let text = match String::from_utf8(bytes) {
             Ok(s) => s,
@@ -334,14 +485,95 @@ impl Iterator for DirReader {
                 String::from_utf8_lossy(e.as_bytes()).into_owned()
             }
         };
-        Some(Ok(Article {
+        Ok(Article {
             seq,
-            id,
+            id: self.id_of(path, true),
             title: None,
             text,
-            record,
+            record: path.display().to_string(),
             warnings,
-        }))
+        })
+    }
+}
+
+/// Reads `path` into `bytes` if it is a regular file; `Ok(false)` if it is not. It is opened
+/// non-blocking (a FIFO does not wait for a writer) and checked on the open file, so a file
+/// swapped for a FIFO after the listing is not read either.
+fn read_regular(path: &Path, bytes: &mut Vec<u8>) -> std::io::Result<bool> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Ok(false);
+    }
+    f.read_to_end(bytes)?;
+    Ok(true)
+}
+
+impl Iterator for DirReader {
+    type Item = Item;
+
+    fn next(&mut self) -> Option<Item> {
+        loop {
+            if self.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                return None;
+            }
+            match self.walk.next()? {
+                Ok(entry) => {
+                    let path = entry.path();
+                    if entry.file_type().is_dir() {
+                        self.dirs.truncate(entry.depth());
+                        self.dirs.push(path.to_path_buf());
+                        continue;
+                    }
+                    if !is_txt(path) {
+                        continue;
+                    }
+                    let path = path.to_path_buf();
+                    if entry.file_type().is_file() {
+                        return Some(self.read(&path));
+                    }
+                    return Some(self.bad(
+                        &path,
+                        true,
+                        "not_a_file",
+                        "not a regular file (a FIFO, socket or device): not read".into(),
+                    ));
+                }
+                Err(e) => {
+                    let Some(path) = e.path().map(Path::to_path_buf) else {
+                        // reading the entries of a folder that could be opened failed
+                        let folder = e.depth().checked_sub(1).and_then(|d| self.dirs.get(d));
+                        let Some(folder) = folder.cloned() else {
+                            continue;
+                        };
+                        let msg = format!("cannot read folder: {e}");
+                        return Some(self.bad(&folder, false, "io", msg));
+                    };
+                    if let Some(ancestor) = e.loop_ancestor() {
+                        let msg = format!(
+                            "symlink loop: leads back to {}; not followed",
+                            ancestor.display()
+                        );
+                        return Some(self.bad(&path, false, "symlink_loop", msg));
+                    }
+                    let reason = e
+                        .io_error()
+                        .map_or_else(|| e.to_string(), ToString::to_string);
+                    if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+                        let msg = format!("cannot read folder: {reason}");
+                        return Some(self.bad(&path, false, "io", msg));
+                    }
+                    if is_txt(&path) {
+                        return Some(self.bad(&path, true, "io", reason));
+                    }
+                    // an unreadable entry that would not have been read anyway (a broken
+                    // link named x.md): nothing to report
+                }
+            }
+        }
     }
 }
 
@@ -384,6 +616,58 @@ mod tests {
             })
             .collect();
         assert_eq!(seqs, (0..8).collect::<Vec<_>>());
+    }
+
+    /// Gives `data`, then fails every read (as a folder on stdin, or EIO).
+    struct FailsAfter(&'static [u8]);
+
+    impl Read for FailsAfter {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("Input/output error"));
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_ends_the_input_with_one_error_record() {
+        let r = BufReader::new(FailsAfter(b"{\"id\": \"a\", \"text\": \"x\"}\n"));
+        let items: Vec<Item> = JsonlReader::new(r, Fields::default()).take(100).collect();
+        assert_eq!(items.len(), 2, "one record, one error, then the end");
+        assert_eq!(items[0].as_ref().unwrap().id, "a");
+        let e = items[1].as_ref().unwrap_err();
+        assert_eq!(e.kind, "io");
+        assert!(e.message.contains("the input ends here"));
+        // a stream whose first read fails is an error of the whole input
+        assert!(probe(BufReader::new(FailsAfter(b""))).is_err());
+    }
+
+    #[test]
+    fn bom_skipped_and_big_numeric_ids_kept_as_written() {
+        let items = read(
+            b"\xEF\xBB\xBF{\"id\": 123456789012345678901234567890, \"text\": \"x\"}\n{\"id\": 123456789012345678901234567891, \"text\": \"y\"}\n{\"id\": 1.50, \"text\": \"z\"}\n",
+        );
+        let ids: Vec<&str> = items
+            .iter()
+            .map(|i| i.as_ref().unwrap().id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "123456789012345678901234567890",
+                "123456789012345678901234567891",
+                "1.50"
+            ]
+        );
+        assert!(items
+            .iter()
+            .all(|i| i.as_ref().unwrap().warnings.is_empty()));
+        // a BOM anywhere but at the start is not skipped
+        assert!(read(b"{\"text\": \"a\"}\n\xEF\xBB\xBF{\"text\": \"b\"}\n")[1].is_err());
     }
 
     #[test]

@@ -27,6 +27,23 @@ pub struct WordpieceEncoder {
     pub double_sep: bool,
 }
 
+/// The reason a `tokenizer.json` did not load. A file that is JSON but not a `tokenizers`
+/// tokenizer gets that said first: the library's own message ("expected `,` or `}` at line 1
+/// column 9") points at the JSON, which is fine.
+fn explain_load(path: &Path, e: impl std::fmt::Display) -> String {
+    let Ok(bytes) = std::fs::read(path) else {
+        return e.to_string();
+    };
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Err(_) => e.to_string(),
+        Ok(serde_json::Value::Object(o)) if !o.contains_key("model") => {
+            "not a tokenizers tokenizer.json: the JSON has no `model` field (save the tokenizer with `tokenizer.save(...)` / `save_pretrained`)".to_string()
+        }
+        Ok(serde_json::Value::Object(_)) => format!("not a tokenizers tokenizer.json: {e}"),
+        Ok(_) => "not a tokenizers tokenizer.json: the JSON is not an object".to_string(),
+    }
+}
+
 impl WordpieceEncoder {
     /// Loads `tokenizer.json`; `max_len` bounds pair and single-text encodings (the model's
     /// position count).
@@ -35,7 +52,7 @@ impl WordpieceEncoder {
             path: path.to_path_buf(),
             reason,
         };
-        let mut plain = Tokenizer::from_file(path).map_err(|e| load_err(e.to_string()))?;
+        let mut plain = Tokenizer::from_file(path).map_err(|e| load_err(explain_load(path, e)))?;
         plain.with_padding(None);
         plain
             .with_truncation(None)
@@ -65,6 +82,16 @@ impl WordpieceEncoder {
             pad_id,
             double_sep,
         })
+    }
+
+    /// Number of token ids the tokenizer can produce: its largest id (added tokens included)
+    /// plus one. A model's embedding table needs at least this many rows.
+    pub fn vocab_len(&self) -> usize {
+        self.plain
+            .get_vocab(true)
+            .values()
+            .max()
+            .map_or(0, |&m| m as usize + 1)
     }
 
     /// Encodes pre-split words; special tokens are not added. A word the tokenizer drops

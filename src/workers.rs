@@ -1,0 +1,131 @@
+//! Settings that cannot do what was asked are said on stderr, not changed silently: the worker
+//! count (capped by the work and by memory) and the NER window options.
+
+use std::path::{Path, PathBuf};
+
+use newsmill_pipeline::input::Source;
+use newsmill_pipeline::{AnnotateOptions, EngineOptions, ModelPaths};
+
+use crate::RunArgs;
+
+/// Bytes of memory one worker needs beyond the weights themselves (activations, batches).
+const WORKER_OVERHEAD: u64 = 64 << 20;
+
+/// The number of workers to start: `requested`, but no more than the jobs the input can make
+/// (each worker loads its own models, so an idle one only costs memory) and than the memory
+/// available for one copy of the models each. Says so when an explicit `--workers` is capped.
+pub fn cap(
+    requested: usize,
+    explicit: bool,
+    source: &Source,
+    engine: &EngineOptions,
+    paths: &ModelPaths,
+    opts: &AnnotateOptions,
+) -> usize {
+    let requested = requested.max(1);
+    let mut n = requested;
+    if n > 1 {
+        if let Some(jobs) = source.jobs_upper_bound(engine.job_articles, engine.job_chars, n as u64)
+        {
+            let by_work = jobs.clamp(1, n as u64) as usize;
+            if by_work < n {
+                if explicit {
+                    eprintln!(
+                        "newsmill: warning: --workers {requested}: the input makes at most {jobs} job(s) of up to {} articles, so {by_work} worker(s) start",
+                        engine.job_articles
+                    );
+                }
+                n = by_work;
+            }
+        }
+    }
+    if n > 1 {
+        let per_worker = worker_bytes(paths, opts, engine.intra_threads);
+        if let Some(avail) = available_memory() {
+            let by_memory = (avail / 4 * 3 / per_worker.max(1)).max(1) as usize;
+            if by_memory < n {
+                eprintln!(
+                    "newsmill: warning: {n} workers would need about {} MiB (about {} MiB each: one copy of the models per worker) but {} MiB are available: {by_memory} worker(s) start",
+                    (per_worker * n as u64) >> 20,
+                    per_worker >> 20,
+                    avail >> 20
+                );
+                n = by_memory;
+            }
+        }
+    }
+    n
+}
+
+/// Estimated memory of one worker: its fp32 weights (twice: libtorch's copy and the load
+/// buffers; int8 keeps fp32 weights and adds the packed ones) plus activations.
+fn worker_bytes(paths: &ModelPaths, opts: &AnnotateOptions, intra_threads: usize) -> u64 {
+    let t = opts.tasks;
+    let used: [(bool, &Option<PathBuf>); 3] = [
+        (t.ner, &paths.ner),
+        (t.sentiment, &paths.sentiment),
+        (t.stance || !opts.targets.is_empty(), &paths.stance),
+    ];
+    let weights: u64 = used
+        .iter()
+        .filter(|(on, _)| *on)
+        .filter_map(|(_, p)| p.as_ref())
+        .filter_map(|p| std::fs::metadata(p.join("model.safetensors")).ok())
+        .map(|m| m.len())
+        .sum();
+    2 * weights + WORKER_OVERHEAD * intra_threads.max(1) as u64
+}
+
+/// Memory available to this process: MemAvailable, or the cgroup's limit if lower.
+fn available_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: u64 = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemAvailable:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    let mut avail = kb * 1024;
+    let read = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
+    if let Some(limit) = read("/sys/fs/cgroup/memory.max") {
+        let used = read("/sys/fs/cgroup/memory.current").unwrap_or(0);
+        avail = avail.min(limit.saturating_sub(used));
+    }
+    Some(avail)
+}
+
+/// Says on stderr when NER window options given on the command line cannot be used as given:
+/// a window longer than the NER model's positions, an overlap of more than half a window's
+/// content. (The defaults are fitted to the model without a word.)
+pub fn warn_about_windows(run: &RunArgs, opts: &AnnotateOptions, paths: &ModelPaths) {
+    if !opts.tasks.ner || (run.window.is_none() && run.window_overlap.is_none()) {
+        return;
+    }
+    let mut window = run.window();
+    if let Some(positions) = paths.ner.as_deref().and_then(model_positions) {
+        if window > positions {
+            if run.window.is_some() {
+                eprintln!(
+                    "newsmill: warning: --window {window} is longer than the NER model's {positions} positions (max_position_embeddings): windows of {positions} wordpieces are used"
+                );
+            }
+            window = positions;
+        }
+    }
+    // newsmill_text::Windowing: at most half a window's content (special tokens excluded)
+    let content = window.saturating_sub(2).max(1);
+    let overlap = run.window_overlap();
+    if overlap > content / 2 {
+        eprintln!(
+            "newsmill: warning: --window-overlap {overlap} is more than half of a window's {content} content wordpieces ({window} less 2 special tokens): an overlap of {} is used",
+            content / 2
+        );
+    }
+}
+
+fn model_positions(dir: &Path) -> Option<usize> {
+    newsmill_model::ModelConfig::from_file(&dir.join("config.json"))
+        .ok()
+        .map(|c| c.max_positions)
+}
