@@ -66,10 +66,13 @@ fn worker_bytes(paths: &ModelPaths, opts: &AnnotateOptions, intra_threads: usize
         (t.sentiment, &paths.sentiment),
         (t.stance || !opts.targets.is_empty(), &paths.stance),
     ];
+    // a joint checkpoint answers every task that has no folder of its own, once
+    let joint = used.iter().any(|(on, p)| *on && p.is_none());
     let weights: u64 = used
         .iter()
         .filter(|(on, _)| *on)
         .filter_map(|(_, p)| p.as_ref())
+        .chain(paths.joint.as_ref().filter(|_| joint))
         .filter_map(|p| std::fs::metadata(p.join("model.safetensors")).ok())
         .map(|m| m.len())
         .sum();
@@ -103,7 +106,8 @@ pub fn warn_about_windows(run: &RunArgs, opts: &AnnotateOptions, paths: &ModelPa
         return;
     }
     let mut window = run.window();
-    if let Some(positions) = paths.ner.as_deref().and_then(model_positions) {
+    let ner = paths.ner.as_deref().or(paths.joint.as_deref());
+    if let Some(positions) = ner.and_then(model_positions) {
         if window > positions {
             if run.window.is_some() {
                 eprintln!(

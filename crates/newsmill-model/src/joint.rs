@@ -116,6 +116,7 @@ impl JointModel {
             return Err(ModelError::MissingFile { path: weights });
         }
         let encoder = WordpieceEncoder::from_file(&tok_path, config.max_positions)?;
+        crate::vocab::check_vocab(&config, &encoder, &tok_path)?;
         let build = |reason: String| ModelError::Build {
             path: config.path.clone(),
             reason,
