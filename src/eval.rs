@@ -82,7 +82,9 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         _ => paths.stance.clone(),
     };
     let backend = match (own, &paths.joint) {
-        (Some(dir), _) if task == "ner" => Backend::Ner(NerModel::load(&dir, args.run.ner_options())?),
+        (Some(dir), _) if task == "ner" => {
+            Backend::Ner(NerModel::load(&dir, args.run.ner_options())?)
+        }
         (Some(dir), _) => Backend::Sequence(SequenceModel::load(&dir, args.run.precision())?),
         (None, Some(joint)) => {
             let uses = JointUses {
@@ -98,9 +100,9 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                 uses,
             )?)
         }
-        (None, None) => bail!(
-            "no model folder for `{task}`: pass --models DIR or --{task}-model DIR"
-        ),
+        (None, None) => {
+            bail!("no model folder for `{task}`: pass --models DIR or --{task}-model DIR")
+        }
     };
     let report = match &args.task {
         EvalTask::Ner { file } => eval_ner(&backend, file, budget)?,
@@ -385,7 +387,10 @@ fn classify(
             Ok((probs, model.clf.labels().to_vec()))
         }
         Backend::Joint(j) => {
-            let spans: Vec<Vec<Span>> = items.iter().map(|(s, _)| vec![Span::new(0, s.len())]).collect();
+            let spans: Vec<Vec<Span>> = items
+                .iter()
+                .map(|(s, _)| vec![Span::new(0, s.len())])
+                .collect();
             let texts: Vec<JointText> = items
                 .iter()
                 .zip(&spans)
@@ -415,7 +420,12 @@ fn classify(
                     // a sentence without wordpieces: no prediction, scored as uniform
                     scored.map_or_else(
                         || vec![1.0 / labels.len().max(1) as f32; labels.len()],
-                        |s| labels.iter().map(|l| s.probs.get(&l.to_lowercase()).copied().unwrap_or(0.0)).collect(),
+                        |s| {
+                            labels
+                                .iter()
+                                .map(|l| s.probs.get(&l.to_lowercase()).copied().unwrap_or(0.0))
+                                .collect()
+                        },
                     )
                 })
                 .collect();

@@ -28,11 +28,25 @@ fn one_phase_output_on_the_examples() {
     let models = tiny_joint().display().to_string();
     let run = |workers: &str| {
         let out = newsmill(
-            &["annotate", &examples(), "--models", &models, "--workers", workers, "-q",
-              "--target", "bridge"],
+            &[
+                "annotate",
+                &examples(),
+                "--models",
+                &models,
+                "--workers",
+                workers,
+                "-q",
+                "--target",
+                "bridge",
+            ],
             None,
         );
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     };
     let one = run("1");
@@ -45,7 +59,10 @@ fn one_phase_output_on_the_examples() {
         check_record(r);
         let m = &r["models"];
         let id = m["ner"].as_str().expect("models.ner");
-        assert!(id.starts_with("joint@") && id.len() == "joint@".len() + 16, "{id}");
+        assert!(
+            id.starts_with("joint@") && id.len() == "joint@".len() + 16,
+            "{id}"
+        );
         assert_eq!(m["sentiment"], m["ner"]);
         assert_eq!(m["stance"], m["ner"]);
         for s in r["sentences"].as_array().unwrap() {
@@ -61,7 +78,10 @@ fn one_phase_output_on_the_examples() {
             assert!((sum - 1.0).abs() < 1e-4);
         }
         for t in r["targets"].as_array().unwrap() {
-            assert!(t["stance"]["label"].is_string(), "user targets are scored too");
+            assert!(
+                t["stance"]["label"].is_string(),
+                "user targets are scored too"
+            );
         }
     }
     assert!(entities > 0, "the random tiny model tags something");
@@ -71,17 +91,38 @@ fn one_phase_output_on_the_examples() {
 fn one_encoder_pass_per_sentence() {
     // bench counts the batches of every phase: with a joint checkpoint only the joint phase runs
     let models = tiny_joint().display().to_string();
-    let json = std::env::temp_dir().join(format!("newsmill-joint-bench-{}.json", std::process::id()));
+    let json =
+        std::env::temp_dir().join(format!("newsmill-joint-bench-{}.json", std::process::id()));
     let out = newsmill(
-        &["bench", &examples(), "--models", &models, "--limit", "4", "--warmup", "0",
-          "--peak-seconds", "0.1", "--json", json.to_str().unwrap()],
+        &[
+            "bench",
+            &examples(),
+            "--models",
+            &models,
+            "--limit",
+            "4",
+            "--warmup",
+            "0",
+            "--peak-seconds",
+            "0.1",
+            "--json",
+            json.to_str().unwrap(),
+        ],
         None,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let b: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let _ = std::fs::remove_file(&json);
     for phase in ["ner", "sentiment", "stance"] {
-        assert_eq!(b["models"][phase]["batches"], 0, "{phase} ran a pass of its own");
+        assert_eq!(
+            b["models"][phase]["batches"], 0,
+            "{phase} ran a pass of its own"
+        );
     }
     assert!(b["models"]["joint"]["batches"].as_u64().unwrap() > 0);
     // every sentence once (a sentence longer than the tiny model's 64 positions is windowed)
@@ -91,7 +132,10 @@ fn one_encoder_pass_per_sentence() {
         .map(|r| r["sentences"].as_array().unwrap().len())
         .sum();
     let sequences = b["models"]["joint"]["sequences"].as_u64().unwrap() as usize;
-    assert!(sequences >= sentences && sequences < 2 * sentences, "{sequences} sequences for {sentences} sentences");
+    assert!(
+        sequences >= sentences && sequences < 2 * sentences,
+        "{sequences} sequences for {sentences} sentences"
+    );
 }
 
 #[test]
@@ -99,16 +143,35 @@ fn a_task_flag_overrides_the_joint_model() {
     let joint = tiny_joint().display().to_string();
     let ner = tiny_models().join("ner").display().to_string();
     let out = newsmill(
-        &["annotate", &examples(), "--models", &joint, "--ner-model", &ner, "-q"],
+        &[
+            "annotate",
+            &examples(),
+            "--models",
+            &joint,
+            "--ner-model",
+            &ner,
+            "-q",
+        ],
         None,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for r in records(&out.stdout) {
         check_record(&r);
         assert!(r["models"]["ner"].as_str().unwrap().starts_with("ner@"));
-        assert!(r["models"]["stance"].as_str().unwrap().starts_with("joint@"));
+        assert!(r["models"]["stance"]
+            .as_str()
+            .unwrap()
+            .starts_with("joint@"));
         for e in r["entities"].as_array().unwrap() {
-            assert!(e["stance"]["label"].is_string(), "the joint span head scores the other model's entities");
+            assert!(
+                e["stance"]["label"].is_string(),
+                "the joint span head scores the other model's entities"
+            );
         }
     }
 }
@@ -123,10 +186,16 @@ fn broken(name: &str, edit: impl Fn(&mut Value)) -> (String, Option<i32>) {
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     edit(&mut config["newsmill"]);
     std::fs::write(&path, serde_json::to_string(&config).unwrap()).unwrap();
-    let out = newsmill(&["annotate", &examples(), "--models", dir.to_str().unwrap()], None);
+    let out = newsmill(
+        &["annotate", &examples(), "--models", dir.to_str().unwrap()],
+        None,
+    );
     let _ = std::fs::remove_dir_all(&dir);
     assert!(out.stdout.is_empty(), "no record is written");
-    (String::from_utf8_lossy(&out.stderr).into_owned(), out.status.code())
+    (
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
 }
 
 #[test]
@@ -135,7 +204,12 @@ fn a_missing_head_is_named() {
         n["heads"].as_object_mut().unwrap().remove("stance");
     });
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("config.json") && err.contains("newsmill.heads.stance") && err.contains("missing"), "{err}");
+    assert!(
+        err.contains("config.json")
+            && err.contains("newsmill.heads.stance")
+            && err.contains("missing"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -145,8 +219,10 @@ fn labels_that_do_not_match_the_head_are_named() {
     });
     assert_eq!(code, Some(1), "{err}");
     assert!(
-        err.contains("config.json") && err.contains("newsmill.heads.ner.labels")
-            && err.contains("ner.classifier.weight") && err.contains("9 rows"),
+        err.contains("config.json")
+            && err.contains("newsmill.heads.ner.labels")
+            && err.contains("ner.classifier.weight")
+            && err.contains("9 rows"),
         "{err}"
     );
 }
@@ -158,7 +234,8 @@ fn an_unknown_head_kind_is_named() {
     });
     assert_eq!(code, Some(1), "{err}");
     assert!(
-        err.contains("config.json") && err.contains("newsmill.heads.sentiment.kind")
+        err.contains("config.json")
+            && err.contains("newsmill.heads.sentiment.kind")
             && err.contains("unknown head kind `crf`"),
         "{err}"
     );

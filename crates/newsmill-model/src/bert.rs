@@ -281,7 +281,12 @@ impl BertForward {
 
     /// Embeddings and the layers computed for every position; returns the states, the additive
     /// attention mask and how many layers ran.
-    fn encode(&self, ids: &Tensor, mask: &Tensor, types: Option<&Tensor>) -> (Tensor, Tensor, usize) {
+    fn encode(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        types: Option<&Tensor>,
+    ) -> (Tensor, Tensor, usize) {
         let (rows, cols) = (ids.size()[0], ids.size()[1]);
         let positions = Tensor::arange(cols, (Kind::Int64, ids.device())).unsqueeze(0);
         let mut x = ids.embedding_for(&self.word) + positions.embedding_for(&self.pos);

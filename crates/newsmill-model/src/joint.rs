@@ -126,7 +126,12 @@ impl JointModel {
         catch_unwind(AssertUnwindSafe(|| {
             BertModel::<BertEmbeddings>::new(vs.root() / "bert", &rb)
         }))
-        .map_err(|p| build(format!("rust-bert could not build the encoder: {}", panic_reason(p))))?;
+        .map_err(|p| {
+            build(format!(
+                "rust-bert could not build the encoder: {}",
+                panic_reason(p)
+            ))
+        })?;
         let bytes = read_weights(&weights)?;
         let st = parse_weights(&bytes, &weights)?;
         copy_vars(&vs, &st, &weights)?;

@@ -15,10 +15,11 @@ mod vocab;
 
 pub use config::{HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
 pub use error::ModelError;
-pub use joint::{
-    HeadKindName, JointHeads, JointItem, JointItemOut, JointModel, SpanRequest,
+pub use joint::{HeadKindName, JointHeads, JointItem, JointItemOut, JointModel, SpanRequest};
+pub use model::{
+    gather_batches, model_identity, plan_batches, plan_groups, BatchStats, Classifier, Head,
+    Logits, Precision,
 };
-pub use model::{gather_batches, model_identity, plan_batches, plan_groups, BatchStats, Classifier, Head, Logits, Precision};
 
 /// Measures the matmul throughput of this machine in GFLOP/s: `threads` threads at once, each
 /// with one libtorch thread, multiplying fp32 matrices of the encoder's feed-forward shape

@@ -162,18 +162,16 @@ impl Classifier {
         // int8 Linear layers) built from the variables rust-bert's model was loaded with;
         // DistilBERT and RoBERTa run through rust-bert.
         let own = match (config.model_type, precision) {
-            (ModelType::Bert, _) => {
-                Some(
-                    crate::bert::BertForward::new(
-                        &vs.variables(),
-                        config.attention_heads as i64,
-                        config.dims.2,
-                        Some(head),
-                        precision == Precision::Int8,
-                    )
-                    .map_err(build)?,
+            (ModelType::Bert, _) => Some(
+                crate::bert::BertForward::new(
+                    &vs.variables(),
+                    config.attention_heads as i64,
+                    config.dims.2,
+                    Some(head),
+                    precision == Precision::Int8,
                 )
-            }
+                .map_err(build)?,
+            ),
             (_, Precision::Fp32) => None,
             (other, Precision::Int8) => {
                 return Err(build(format!(
@@ -299,7 +297,10 @@ fn load_weights(vs: &nn::VarStore, path: &Path) -> Result<String, ModelError> {
     let bytes = read_weights(path)?;
     let st = parse_weights(&bytes, path)?;
     copy_vars(vs, &st, path)?;
-    Ok(model_identity(path.parent().unwrap_or(Path::new(".")), &bytes))
+    Ok(model_identity(
+        path.parent().unwrap_or(Path::new(".")),
+        &bytes,
+    ))
 }
 
 /// A model's identity: its folder name and the first 16 hex digits of the SHA-256 of its
@@ -311,7 +312,10 @@ pub fn model_identity(dir: &Path, weights: &[u8]) -> String {
         h.update(std::fs::read(dir.join(f)).unwrap_or_default());
     }
     h.update(weights);
-    let hex: String = h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -327,7 +331,10 @@ pub(crate) fn read_weights(path: &Path) -> Result<Vec<u8>, ModelError> {
     })
 }
 
-pub(crate) fn parse_weights<'a>(bytes: &'a [u8], path: &Path) -> Result<SafeTensors<'a>, ModelError> {
+pub(crate) fn parse_weights<'a>(
+    bytes: &'a [u8],
+    path: &Path,
+) -> Result<SafeTensors<'a>, ModelError> {
     SafeTensors::deserialize(bytes).map_err(|e| ModelError::CorruptWeights {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -335,7 +342,11 @@ pub(crate) fn parse_weights<'a>(bytes: &'a [u8], path: &Path) -> Result<SafeTens
 }
 
 /// Copies every variable of `vs` from `st` (checked: present, same shape, a float dtype).
-pub(crate) fn copy_vars(vs: &nn::VarStore, st: &SafeTensors, path: &Path) -> Result<(), ModelError> {
+pub(crate) fn copy_vars(
+    vs: &nn::VarStore,
+    st: &SafeTensors,
+    path: &Path,
+) -> Result<(), ModelError> {
     let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, mut var) in vars {

@@ -324,12 +324,7 @@ impl NerModel {
     /// ([`NerModel::unit_of`]), the window of that unit that owns the span's first wordpiece, and
     /// the positions (special token included, so from 1) of the span's wordpieces in that
     /// window. Words that overlap the span count whole. `None` when no wordpiece overlaps it.
-    pub fn locate(
-        &self,
-        p: &PreparedText,
-        sentence: usize,
-        span: Span,
-    ) -> Option<SpanPlace> {
+    pub fn locate(&self, p: &PreparedText, sentence: usize, span: Span) -> Option<SpanPlace> {
         for (unit, u) in p.units.iter().enumerate() {
             if !u.sentences.contains(&sentence) {
                 continue;
@@ -349,7 +344,10 @@ impl NerModel {
                 }
             }
             let first = first?;
-            let k = u.windows.iter().position(|win| win.own_start <= first && first < win.own_end)?;
+            let k = u
+                .windows
+                .iter()
+                .position(|win| win.own_start <= first && first < win.own_end)?;
             let win = u.windows[k];
             let end = (last + 1).min(win.end);
             return Some(SpanPlace {

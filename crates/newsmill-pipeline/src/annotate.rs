@@ -18,8 +18,8 @@ use rayon::prelude::*;
 use crate::input::{Article, BadRecord, Item};
 use crate::joint::{JointModels, JointText, JointUses};
 use crate::output::{
-    ActorOut, ArticleOut, ModelsOut, EntityOut, ErrorBody, ErrorOut, SalientOut, SentenceOut, SummaryOut,
-    TargetOut, ToneOut, SCHEMA_VERSION,
+    ActorOut, ArticleOut, EntityOut, ErrorBody, ErrorOut, ModelsOut, SalientOut, SentenceOut,
+    SummaryOut, TargetOut, ToneOut, SCHEMA_VERSION,
 };
 use crate::PipelineError;
 
@@ -127,9 +127,8 @@ impl Models {
         let t = opts.tasks;
         let precision = opts.ner.precision;
         let wants_stance = t.stance || !opts.targets.is_empty();
-        let from_joint = |own: &Option<PathBuf>, wanted: bool| {
-            wanted && own.is_none() && paths.joint.is_some()
-        };
+        let from_joint =
+            |own: &Option<PathBuf>, wanted: bool| wanted && own.is_none() && paths.joint.is_some();
         let uses = JointUses {
             ner: from_joint(&paths.ner, t.ner),
             sentiment: from_joint(&paths.sentiment, t.sentiment),
@@ -157,7 +156,10 @@ impl Models {
                 None
             },
             stance: if wants_stance && !uses.stance {
-                Some(SequenceModel::load(need(&paths.stance, "stance")?, precision)?)
+                Some(SequenceModel::load(
+                    need(&paths.stance, "stance")?,
+                    precision,
+                )?)
             } else {
                 None
             },
@@ -211,17 +213,6 @@ pub(crate) fn with_worker_models<R>(f: impl FnOnce(Option<&Models>) -> R) -> R {
     WORKER_MODELS.with(|cell| f(cell.get()))
 }
 
-/// Where a group's model batches run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Batches {
-    /// One after another on the calling thread, with the models passed in.
-    Here,
-    /// Spread over the current rayon pool, each batch on whichever worker is free, with that
-    /// thread's installed models: a worker that runs out of jobs helps with another job's
-    /// batches. Results do not depend on which worker ran a batch.
-    Shared,
-}
-
 /// Which of a worker's models runs a phase.
 type Pick = fn(&Models) -> Option<&Classifier>;
 
@@ -232,36 +223,30 @@ fn no_models() -> ModelError {
     ModelError::Forward("worker thread without models".into())
 }
 
-/// Runs every batch of `plan` with `run`, here or spread over the pool (see [`Batches`]), and
-/// returns the results in plan order.
+/// Runs every batch of `plan` with `run`, spread over the current rayon pool: each batch on
+/// whichever worker is free, with that thread's installed models, so a worker that runs out of
+/// jobs helps with another job's batches (results do not depend on which worker ran a batch).
+/// Returns the results in plan order.
 fn run_plan<T: Send>(
-    models: &Models,
     plan: &[Vec<usize>],
-    where_: Batches,
     run: impl Fn(&Models, &[usize]) -> BatchResult<T> + Sync,
 ) -> Vec<BatchResult<T>> {
-    match where_ {
-        Batches::Here => plan.iter().map(|m| run(models, m)).collect(),
-        Batches::Shared => plan
-            .par_iter()
-            .with_max_len(1)
-            .map(|m| with_worker_models(|wm| wm.map_or_else(|| Err(no_models()), |wm| run(wm, m))))
-            .collect(),
-    }
+    plan.par_iter()
+        .with_max_len(1)
+        .map(|m| with_worker_models(|wm| wm.map_or_else(|| Err(no_models()), |wm| run(wm, m))))
+        .collect()
 }
 
 /// Runs `items` through the model `pick` selects, batched by length under `budget`; returns
 /// probabilities in input order.
 fn predict(
-    models: &Models,
     pick: Pick,
     items: &[(Vec<u32>, Vec<u32>)],
     budget: usize,
-    where_: Batches,
 ) -> Result<(Vec<Vec<f32>>, BatchStats), PipelineError> {
     let lengths: Vec<usize> = items.iter().map(|i| i.0.len()).collect();
     let plan = plan_batches(&lengths, budget);
-    let results = run_plan(models, &plan, where_, |m, members| {
+    let results = run_plan(&plan, |m, members| {
         pick(m).ok_or_else(no_models)?.run_batch(items, members)
     });
     Ok(gather_batches(items.len(), &plan, results)?)
@@ -346,7 +331,6 @@ pub fn annotate_group(
     models: &Models,
     items: Vec<Item>,
     opts: &AnnotateOptions,
-    batches: Batches,
 ) -> (Vec<String>, GroupStats) {
     let mut stats = GroupStats::default();
     let mut slots: Vec<Result<usize, BadRecord>> = Vec::with_capacity(items.len());
@@ -374,7 +358,7 @@ pub fn annotate_group(
             Err(b) => slots.push(Err(b)),
         }
     }
-    run_models(models, &mut work, opts, batches, &mut stats);
+    run_models(models, &mut work, opts, &mut stats);
     let t_render = std::time::Instant::now();
     let identities = models.identities();
     let mut lines = Vec::with_capacity(slots.len());
@@ -410,19 +394,13 @@ pub fn annotate_group(
 
 /// Runs every model over the whole group; if a batched call fails, the articles are retried
 /// one by one so that only the article at fault becomes an error record.
-fn run_models(
-    models: &Models,
-    work: &mut [Work],
-    opts: &AnnotateOptions,
-    batches: Batches,
-    stats: &mut GroupStats,
-) {
+fn run_models(models: &Models, work: &mut [Work], opts: &AnnotateOptions, stats: &mut GroupStats) {
     if work.is_empty() {
         return;
     }
     let group = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut s = GroupStats::default();
-        run_models_batched(models, work, opts, batches, &mut s).map(|_| s)
+        run_models_batched(models, work, opts, &mut s).map(|_| s)
     }));
     match group {
         Ok(Ok(s)) => stats.add(&s),
@@ -433,7 +411,7 @@ fn run_models(
                 w.stances.clear();
                 w.target_stances.clear();
                 w.prepared = None;
-                run_models(models, std::slice::from_mut(w), opts, batches, stats);
+                run_models(models, std::slice::from_mut(w), opts, stats);
             }
         }
         Ok(Err(e)) => work[0].failed = Some(("model", e.to_string())),
@@ -452,7 +430,6 @@ fn run_models_batched(
     models: &Models,
     work: &mut [Work],
     opts: &AnnotateOptions,
-    batches: Batches,
     stats: &mut GroupStats,
 ) -> Result<(), PipelineError> {
     let budget = opts.token_budget;
@@ -469,11 +446,9 @@ fn run_models_batched(
         }
         stats.prepare_seconds += t0.elapsed().as_secs_f64();
         let (probs, st) = predict(
-            models,
             |m| m.ner.as_ref().and_then(|n| n.clf.as_ref()),
             &inputs,
             budget,
-            batches,
         )?;
         stats.ner.add(&st);
         let t0 = std::time::Instant::now();
@@ -487,7 +462,7 @@ fn run_models_batched(
         stats.decode_seconds += t0.elapsed().as_secs_f64();
     }
     if let Some(jm) = &models.joint {
-        run_joint(models, jm, work, budget, batches, stats)?;
+        run_joint(jm, work, budget, stats)?;
     }
     if let Some(sm) = &models.sentiment {
         let t0 = std::time::Instant::now();
@@ -498,13 +473,7 @@ fn run_models_batched(
             }
         }
         stats.prepare_seconds += t0.elapsed().as_secs_f64();
-        let (probs, st) = predict(
-            models,
-            |m| m.sentiment.as_ref().map(|n| &n.clf),
-            &inputs,
-            budget,
-            batches,
-        )?;
+        let (probs, st) = predict(|m| m.sentiment.as_ref().map(|n| &n.clf), &inputs, budget)?;
         stats.sentiment.add(&st);
         let mut it = probs.iter();
         for w in work.iter_mut() {
@@ -533,13 +502,7 @@ fn run_models_batched(
             }
         }
         stats.prepare_seconds += t0.elapsed().as_secs_f64();
-        let (probs, st) = predict(
-            models,
-            |m| m.stance.as_ref().map(|n| &n.clf),
-            &inputs,
-            budget,
-            batches,
-        )?;
+        let (probs, st) = predict(|m| m.stance.as_ref().map(|n| &n.clf), &inputs, budget)?;
         stats.stance.add(&st);
         let mut it = probs.iter();
         for w in work.iter_mut() {
@@ -562,11 +525,9 @@ fn run_models_batched(
 
 /// The joint checkpoint's phase: one encoder pass per sentence for every task it answers.
 fn run_joint(
-    models: &Models,
     jm: &JointModels,
     work: &mut [Work],
     budget: usize,
-    batches: Batches,
     stats: &mut GroupStats,
 ) -> Result<(), PipelineError> {
     let results = {
@@ -585,7 +546,7 @@ fn run_joint(
         let shapes: Vec<(usize, usize)> = prepared.items.iter().map(JointItem::shape).collect();
         let plan = plan_groups(&shapes, budget);
         stats.prepare_seconds += t0.elapsed().as_secs_f64();
-        let results = run_plan(models, &plan, batches, |m, members| {
+        let results = run_plan(&plan, |m, members| {
             m.joint
                 .as_ref()
                 .ok_or_else(no_models)?

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::annotate::{
-    annotate_group, install_worker_models, with_worker_models, AnnotateOptions, Batches,
-    GroupStats, ModelPaths, Models,
+    annotate_group, install_worker_models, with_worker_models, AnnotateOptions, GroupStats,
+    ModelPaths, Models,
 };
-use crate::input::{Item, Source};
+use crate::input::Item;
 
 use crate::PipelineError;
 
@@ -66,34 +66,8 @@ struct Job {
     drop_first: usize,
 }
 
-/// Annotates `source` and writes one line per record to `out`, in input order. `on_record` is
-/// called after each written record (for progress).
-pub fn run(
-    source: &Source,
-    fields: crate::input::Fields,
-    paths: &ModelPaths,
-    opts: &AnnotateOptions,
-    engine: &EngineOptions,
-    out: &mut dyn Write,
-    on_record: &(dyn Fn(u64) + Sync),
-) -> Result<RunSummary, PipelineError> {
-    let open = || {
-        source
-            .open(fields.clone())
-            .map_err(|e| PipelineError::Input(format!("{source:?}: {e}")))
-    };
-    run_with(
-        open,
-        paths,
-        opts,
-        engine,
-        out,
-        on_record,
-        &AtomicBool::new(false),
-    )
-}
-
-/// Like [`run`] over records from `open`, which is called once the models are loaded.
+/// Annotates the records from `open` (called once the models are loaded) on the engine's
+/// workers and writes their lines, in input order, to `out`.
 pub fn run_with(
     open: impl FnOnce() -> Result<Box<dyn Iterator<Item = Item> + Send>, PipelineError>,
     paths: &ModelPaths,
@@ -163,7 +137,7 @@ pub fn run_with(
                     s.spawn(move |_| {
                         let result = with_worker_models(|models| {
                             let models = models.expect("every pool thread got its models");
-                            annotate_group(models, job.items, opts, Batches::Shared)
+                            annotate_group(models, job.items, opts)
                         });
                         let (mut lines, stats) = result;
                         lines.drain(..job.drop_first.min(lines.len()));

@@ -240,7 +240,9 @@ impl JointModels {
         for (item, out) in outs.iter().enumerate() {
             let a = p.origin[item].0;
             offsets[item] = results[a].entities.len();
-            results[a].entities.extend(out.decoded.entities.iter().cloned());
+            results[a]
+                .entities
+                .extend(out.decoded.entities.iter().cloned());
         }
         for (a, r) in results.iter_mut().enumerate() {
             let n = if self.uses.ner {
@@ -273,7 +275,9 @@ impl JointModels {
         if self.uses.sentiment {
             for (a, per_sentence) in p.sentence_item.iter().enumerate() {
                 for (s, item) in per_sentence.iter().enumerate() {
-                    let probs = item.and_then(|i| outs[i].first.first()).filter(|v| !v.is_empty());
+                    let probs = item
+                        .and_then(|i| outs[i].first.first())
+                        .filter(|v| !v.is_empty());
                     results[a].sentiments[s] =
                         probs.map(|v| Scored::from_probs(&self.sentiment_labels, v));
                 }
@@ -290,7 +294,8 @@ impl JointModels {
         members: &[usize],
     ) -> Result<(Vec<JointItemOut<Decoded>>, BatchStats), ModelError> {
         let decode = |item: usize, probs: &[Vec<f32>]| self.decode(p, texts, item, probs);
-        self.model.run_batch(&p.items, members, &self.heads, &decode)
+        self.model
+            .run_batch(&p.items, members, &self.heads, &decode)
     }
 }
 
@@ -308,8 +313,7 @@ impl JointModels {
         let results = plan
             .iter()
             .map(|members| self.run_batch(&prepared, texts, members));
-        let (outs, stats) =
-            newsmill_model::gather_batches(prepared.items.len(), &plan, results)?;
+        let (outs, stats) = newsmill_model::gather_batches(prepared.items.len(), &plan, results)?;
         Ok((self.collect(&prepared, texts, outs), stats))
     }
 

@@ -8,7 +8,7 @@ mod joint;
 pub mod output;
 
 pub use annotate::{annotate_group, AnnotateOptions, GroupStats, ModelPaths, Models, Tasks};
-pub use engine::{run, run_with, EngineOptions, RunSummary};
+pub use engine::{run_with, EngineOptions, RunSummary};
 pub use joint::{JointModels, JointResult, JointText, JointUses};
 
 /// Errors that stop a whole run (record-level problems become error records instead).

@@ -128,7 +128,9 @@ mod tests {
         assert!(t("Strategic Partnership and Global Diplomacy"));
         assert!(t("PUTIN ARRIVES IN PYONGYANG"));
         assert!(t("Putin Makes Rare Visit to North Korea"));
-        assert!(!t("World watches with unease as Putin makes rare North Korea visit"));
+        assert!(!t(
+            "World watches with unease as Putin makes rare North Korea visit"
+        ));
         assert!(!t("Putin met Kim ."));
         assert!(!t("Vladimir Putin"), "two content words are not enough");
         let types = CaseFeature::ShapeTitle.word_types(&["Putin", "Meets", "Kim", "in", "NK"]);
