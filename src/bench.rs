@@ -62,15 +62,16 @@ pub fn peak_rss_mib() -> Option<f64> {
 }
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
+    let settings = args.run.resolve();
     let tasks = Tasks::parse(&args.tasks).map_err(anyhow::Error::msg)?;
     let opts = AnnotateOptions {
         tasks,
-        ner: args.run.ner_options(),
-        token_budget: args.run.batch_tokens.max(64),
+        ner: settings.ner,
+        token_budget: settings.token_budget,
         include_text: true,
         targets: Vec::new(),
     };
-    let engine = args.run.engine();
+    let engine = settings.engine;
     let source = Source::from_arg(&args.input);
     let items: Vec<Item> = source
         .open(Fields::default())

@@ -63,13 +63,12 @@ impl Backend {
     }
 }
 
+/// `eval` runs one model on the calling thread, so the CPU budget the flags describe
+/// (`--workers` × `--intra-threads`) goes to libtorch's intra-op threads.
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
-    newsmill_model::set_torch_threads(
-        args.run
-            .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-    );
-    let budget = args.run.batch_tokens.max(64);
+    let settings = args.run.resolve();
+    newsmill_model::set_torch_threads(settings.engine.workers * settings.engine.intra_threads);
+    let budget = settings.token_budget;
     let paths = args.models.paths();
     let task = match &args.task {
         EvalTask::Ner { .. } => "ner",
@@ -82,10 +81,8 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         _ => paths.stance.clone(),
     };
     let backend = match (own, &paths.joint) {
-        (Some(dir), _) if task == "ner" => {
-            Backend::Ner(NerModel::load(&dir, args.run.ner_options())?)
-        }
-        (Some(dir), _) => Backend::Sequence(SequenceModel::load(&dir, args.run.precision())?),
+        (Some(dir), _) if task == "ner" => Backend::Ner(NerModel::load(&dir, settings.ner)?),
+        (Some(dir), _) => Backend::Sequence(SequenceModel::load(&dir, settings.precision)?),
         (None, Some(joint)) => {
             let uses = JointUses {
                 ner: task == "ner",
@@ -95,8 +92,8 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             };
             Backend::Joint(JointModels::load(
                 joint,
-                args.run.ner_options(),
-                args.run.precision(),
+                settings.ner,
+                settings.precision,
                 uses,
             )?)
         }

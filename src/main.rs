@@ -118,20 +118,43 @@ enum DecodingArg {
     Constrained,
 }
 
+/// The defaults and bounds of the run options, in one place (the flags' help and the settings
+/// below read them).
+pub mod defaults {
+    /// Padded tokens per model batch (measured: DEVELOPERS.md "Engine").
+    pub const BATCH_TOKENS: usize = 512;
+    /// The smallest batch budget (a shorter one is raised to it).
+    pub const MIN_BATCH_TOKENS: usize = 64;
+    pub const JOB_ARTICLES: usize = 128;
+    pub const INTRA_THREADS: usize = 1;
+    /// NER input length in wordpieces, special tokens included.
+    pub const WINDOW: usize = 128;
+    pub const WINDOW_OVERLAP: usize = 32;
+}
+
+/// The run settings of `annotate`, `bench` and `eval`, resolved once from the flags: defaults
+/// filled, bounds applied.
+pub struct RunSettings {
+    pub engine: EngineOptions,
+    pub ner: NerOptions,
+    pub precision: Precision,
+    pub token_budget: usize,
+}
+
 #[derive(Args, Clone)]
 pub struct RunArgs {
     /// Worker threads, each with its own models [default: number of cores]
     #[arg(long, global = true)]
     workers: Option<usize>,
     /// libtorch intra-op threads per worker
-    #[arg(long, default_value_t = 1, global = true)]
+    #[arg(long, default_value_t = defaults::INTRA_THREADS, global = true)]
     intra_threads: usize,
-    /// Padded tokens per model batch (chosen by measurement, DEVELOPERS.md "Engine"; int8
-    /// results move slightly with it, models/README.md)
-    #[arg(long, default_value_t = 512, global = true)]
+    /// Padded tokens per model batch, at least 64 (chosen by measurement, DEVELOPERS.md
+    /// "Engine"; int8 results move slightly with it, models/README.md)
+    #[arg(long, default_value_t = defaults::BATCH_TOKENS, global = true)]
     batch_tokens: usize,
     /// Articles batched together as one job
-    #[arg(long, default_value_t = 128, global = true)]
+    #[arg(long, default_value_t = defaults::JOB_ARTICLES, global = true)]
     job_articles: usize,
     /// NER input length in wordpieces, special tokens included (at most the model's positions):
     /// consecutive sentences are packed up to this length, longer sentences are windowed
@@ -169,7 +192,17 @@ enum ContextArg {
 }
 
 impl RunArgs {
-    pub fn ner_options(&self) -> NerOptions {
+    /// The settings these flags describe, resolved once.
+    pub fn resolve(&self) -> RunSettings {
+        RunSettings {
+            engine: self.engine(),
+            ner: self.ner_options(),
+            precision: self.precision(),
+            token_budget: self.batch_tokens.max(defaults::MIN_BATCH_TOKENS),
+        }
+    }
+
+    fn ner_options(&self) -> NerOptions {
         NerOptions {
             windowing: Windowing {
                 max_len: self.window(),
@@ -189,21 +222,21 @@ impl RunArgs {
     }
 
     pub fn window(&self) -> usize {
-        self.window.unwrap_or(128)
+        self.window.unwrap_or(defaults::WINDOW)
     }
 
     pub fn window_overlap(&self) -> usize {
-        self.window_overlap.unwrap_or(32)
+        self.window_overlap.unwrap_or(defaults::WINDOW_OVERLAP)
     }
 
-    pub fn precision(&self) -> Precision {
+    fn precision(&self) -> Precision {
         match self.precision {
             PrecisionArg::Fp32 => Precision::Fp32,
             PrecisionArg::Int8 => Precision::Int8,
         }
     }
 
-    pub fn engine(&self) -> EngineOptions {
+    fn engine(&self) -> EngineOptions {
         let mut e = EngineOptions::default();
         if let Some(w) = self.workers {
             e.workers = w.max(1);
@@ -258,6 +291,7 @@ struct AnnotateArgs {
 }
 
 fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
+    let settings = args.run.resolve();
     let tasks = Tasks::parse(&args.tasks).map_err(anyhow::Error::msg)?;
     let mut targets: Vec<String> = args.targets.iter().map(|t| t.trim().to_string()).collect();
     if let Some(f) = &args.targets_file {
@@ -276,8 +310,8 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     targets.dedup();
     let opts = AnnotateOptions {
         tasks,
-        ner: args.run.ner_options(),
-        token_budget: args.run.batch_tokens.max(64),
+        ner: settings.ner,
+        token_budget: settings.token_budget,
         include_text: !args.no_text,
         targets,
     };
@@ -334,7 +368,7 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     let done = resume.as_ref().map_or(0, |r| r.records);
 
     workers::warn_about_windows(&args.run, &opts, &paths);
-    let mut engine = args.run.engine();
+    let mut engine = settings.engine.clone();
     engine.workers = workers::cap(
         engine.workers,
         args.run.workers.is_some(),
@@ -497,7 +531,7 @@ fn settings_identity(args: &AnnotateArgs, opts: &AnnotateOptions) -> serde_json:
         "text": opts.include_text,
         "targets": opts.targets,
         "batch_tokens": opts.token_budget,
-        "job_articles": args.run.job_articles.max(1),
+        "job_articles": args.run.resolve().engine.job_articles,
         "window": args.run.window(),
         "window_overlap": args.run.window_overlap(),
         "decoding": name(args.run.decoding.to_possible_value()),

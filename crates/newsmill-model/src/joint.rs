@@ -178,6 +178,10 @@ impl JointModel {
                 b,
             });
         }
+        // the file's bytes are not needed any more: free them before the encoder's fused (and,
+        // for int8, quantized) copies are made, so two copies of the weights never meet a third
+        drop(st);
+        drop(bytes);
         let bert = BertForward::new(
             &vs.variables(),
             config.attention_heads as i64,
