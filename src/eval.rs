@@ -47,9 +47,9 @@ enum EvalTask {
 
 /// Where a task's predictions come from: its own checkpoint, or the joint one.
 enum Backend {
-    Ner(NerModel),
-    Sequence(SequenceModel),
-    Joint(JointModels),
+    Ner(Box<NerModel>),
+    Sequence(Box<SequenceModel>),
+    Joint(Box<JointModels>),
 }
 
 impl Backend {
@@ -81,8 +81,12 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         _ => paths.stance.clone(),
     };
     let backend = match (own, &paths.joint) {
-        (Some(dir), _) if task == "ner" => Backend::Ner(NerModel::load(&dir, settings.ner)?),
-        (Some(dir), _) => Backend::Sequence(SequenceModel::load(&dir, settings.precision)?),
+        (Some(dir), _) if task == "ner" => {
+            Backend::Ner(Box::new(NerModel::load(&dir, settings.ner)?))
+        }
+        (Some(dir), _) => {
+            Backend::Sequence(Box::new(SequenceModel::load(&dir, settings.precision)?))
+        }
         (None, Some(joint)) => {
             let uses = JointUses {
                 ner: task == "ner",
@@ -90,12 +94,12 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                 stance: task == "stance",
                 entity_stance: false,
             };
-            Backend::Joint(JointModels::load(
+            Backend::Joint(Box::new(JointModels::load(
                 joint,
                 settings.ner,
                 settings.precision,
                 uses,
-            )?)
+            )?))
         }
         (None, None) => {
             bail!("no model folder for `{task}`: pass --models DIR or --{task}-model DIR")
