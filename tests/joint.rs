@@ -198,45 +198,35 @@ fn broken(name: &str, edit: impl Fn(&mut Value)) -> (String, Option<i32>) {
     )
 }
 
+/// Each checkpoint problem (an edit of config.json's `newsmill` section) stops the run with
+/// exit 1 and a message naming the file and the field (and tensor) at fault.
 #[test]
-fn a_missing_head_is_named() {
-    let (err, code) = broken("missing", |n| {
-        n["heads"].as_object_mut().unwrap().remove("stance");
-    });
-    assert_eq!(code, Some(1), "{err}");
-    assert!(
-        err.contains("config.json")
-            && err.contains("newsmill.heads.stance")
-            && err.contains("missing"),
-        "{err}"
-    );
-}
-
-#[test]
-fn labels_that_do_not_match_the_head_are_named() {
-    let (err, code) = broken("labels", |n| {
-        n["heads"]["ner"]["labels"] = serde_json::json!(["O", "B-PER", "I-PER"]);
-    });
-    assert_eq!(code, Some(1), "{err}");
-    assert!(
-        err.contains("config.json")
-            && err.contains("newsmill.heads.ner.labels")
-            && err.contains("ner.classifier.weight")
-            && err.contains("9 rows"),
-        "{err}"
-    );
-}
-
-#[test]
-fn an_unknown_head_kind_is_named() {
-    let (err, code) = broken("kind", |n| {
-        n["heads"]["sentiment"]["kind"] = serde_json::json!("crf");
-    });
-    assert_eq!(code, Some(1), "{err}");
-    assert!(
-        err.contains("config.json")
-            && err.contains("newsmill.heads.sentiment.kind")
-            && err.contains("unknown head kind `crf`"),
-        "{err}"
-    );
+fn checkpoint_errors_name_file_and_field() {
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit, &[&str]); 3] = [
+        (
+            "missing-head",
+            |n| {
+                n["heads"].as_object_mut().unwrap().remove("stance");
+            },
+            &["config.json", "newsmill.heads.stance", "missing"],
+        ),
+        (
+            "labels",
+            |n| n["heads"]["ner"]["labels"] = serde_json::json!(["O", "B-PER", "I-PER"]),
+            &["config.json", "newsmill.heads.ner.labels", "ner.classifier.weight", "9 rows"],
+        ),
+        (
+            "kind",
+            |n| n["heads"]["sentiment"]["kind"] = serde_json::json!("crf"),
+            &["config.json", "newsmill.heads.sentiment.kind", "unknown head kind `crf`"],
+        ),
+    ];
+    for (name, edit, expected) in cases {
+        let (err, code) = broken(name, edit);
+        assert_eq!(code, Some(1), "{name}: {err}");
+        for e in expected {
+            assert!(err.contains(e), "{name}: `{e}` not in {err}");
+        }
+    }
 }

@@ -43,6 +43,7 @@ from train import (  # noqa: E402  (same data readers and schedule as the single
     chunks,
     iob1_to_iob2,
     read_conll,
+    read_sst2,
     set_seed,
 )
 
@@ -343,16 +344,6 @@ def uniform_newsmtsc(path):
 
 def seq_examples(rows, enc):
     return [enc.text(s)[:2] + (y,) for s, y in rows]
-
-
-def read_sst2():
-    rows = []
-    with open(DATA / "sst2" / "train.tsv", encoding="utf-8") as f:
-        next(f)
-        for line in f:
-            s, y = line.rstrip("\n").rsplit("\t", 1)
-            rows.append((s.strip(), int(y)))
-    return rows
 
 
 def pad(seqs, value):

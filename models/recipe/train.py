@@ -137,6 +137,17 @@ def chunks(tags):
     return out
 
 
+def read_sst2():
+    """(sentence, 0/1) rows of SST-2 train.tsv."""
+    rows = []
+    with open(DATA / "sst2" / "train.tsv", encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            s, y = line.rstrip("\n").rsplit("\t", 1)
+            rows.append((s.strip(), int(y)))
+    return rows
+
+
 def read_newsmtsc(path):
     pol = {2.0: 0, 4.0: 1, 6.0: 2}
     out = []
@@ -460,12 +471,7 @@ def main():
         }
         train_classifier(args, pairs(ex), dev, ["negative", "neutral", "positive"], pair=True)
     else:
-        rows = []
-        with open(DATA / "sst2" / "train.tsv", encoding="utf-8") as f:
-            next(f)
-            for line in f:
-                s, y = line.rstrip("\n").rsplit("\t", 1)
-                rows.append((s.strip(), int(y)))
+        rows = read_sst2()
         # held-out slice: every 33rd sentence (2,041 of 67,349); `newsmill eval sentiment
         # train.tsv --heldout-every 33` scores exactly these
         held = rows[::33]
