@@ -214,12 +214,21 @@ fn checkpoint_errors_name_file_and_field() {
         (
             "labels",
             |n| n["heads"]["ner"]["labels"] = serde_json::json!(["O", "B-PER", "I-PER"]),
-            &["config.json", "newsmill.heads.ner.labels", "ner.classifier.weight", "9 rows"],
+            &[
+                "config.json",
+                "newsmill.heads.ner.labels",
+                "ner.classifier.weight",
+                "9 rows",
+            ],
         ),
         (
             "kind",
             |n| n["heads"]["sentiment"]["kind"] = serde_json::json!("crf"),
-            &["config.json", "newsmill.heads.sentiment.kind", "unknown head kind `crf`"],
+            &[
+                "config.json",
+                "newsmill.heads.sentiment.kind",
+                "unknown head kind `crf`",
+            ],
         ),
     ];
     for (name, edit, expected) in cases {
