@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{check_record, newsmill, tiny_joint, tiny_models, write_tiny_joint};
+use common::{assert_success, check_record, newsmill, tiny_joint, tiny_models, write_tiny_joint};
 use serde_json::Value;
 
 fn examples() -> String {
@@ -41,12 +41,7 @@ fn one_phase_output_on_the_examples() {
             ],
             None,
         );
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         out.stdout
     };
     let one = run("1");
@@ -110,12 +105,7 @@ fn one_encoder_pass_per_sentence() {
         ],
         None,
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let b: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let _ = std::fs::remove_file(&json);
     for phase in ["ner", "sentiment", "stance"] {
@@ -154,12 +144,7 @@ fn a_task_flag_overrides_the_joint_model() {
         ],
         None,
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     for r in records(&out.stdout) {
         check_record(&r);
         assert!(r["models"]["ner"].as_str().unwrap().starts_with("ner@"));

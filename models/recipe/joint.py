@@ -42,6 +42,8 @@ from train import (  # noqa: E402  (same data readers and schedule as the single
     case_class,
     chunks,
     iob1_to_iob2,
+    length_batches,
+    pad,
     read_conll,
     read_sst2,
     set_seed,
@@ -346,22 +348,6 @@ def seq_examples(rows, enc):
     return [enc.text(s)[:2] + (y,) for s, y in rows]
 
 
-def pad(seqs, value):
-    n = max(len(s) for s in seqs)
-    return torch.tensor([s + [value] * (n - len(s)) for s in seqs])
-
-
-def blocks(n_items, lengths, batch, rng):
-    idx = list(range(n_items))
-    rng.shuffle(idx)
-    mega = batch * 50
-    out = []
-    for i in range(0, len(idx), mega):
-        part = sorted(idx[i : i + mega], key=lambda j: lengths[j])
-        out += [part[k : k + batch] for k in range(0, len(part), batch)]
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 def macro_f1(preds, gold, n):
     f1s = []
@@ -542,11 +528,14 @@ def main():
     for epoch in range(args.epochs):
         third = epoch % 3
         sst_idx = [i for i in range(len(sst_tr)) if (i % 3 != third) or args.sst2_share >= 1.0][:sst_per_epoch]
-        plan = [("ner", b) for _ in range(args.ner_repeat) for b in blocks(len(ner_tr), [len(x[0]) for x in ner_tr], args.batch, rng)]
-        plan += [("stance", b) for b in blocks(len(stance_tr), [len(x[0]) for x in stance_tr], args.batch, rng)]
-        plan += [("tone", b) for b in blocks(len(tone_tr), [len(x[0]) for x in tone_tr], args.batch, rng)]
-        sst_lens = [len(sst_tr[i][0]) for i in sst_idx]
-        plan += [("sentiment", [sst_idx[j] for j in b]) for b in blocks(len(sst_idx), sst_lens, args.batch, rng)]
+        def blocks(data):
+            return length_batches([len(x[0]) for x in data], args.batch, rng, shuffle=False)
+
+        plan = [("ner", b) for _ in range(args.ner_repeat) for b in blocks(ner_tr)]
+        plan += [("stance", b) for b in blocks(stance_tr)]
+        plan += [("tone", b) for b in blocks(tone_tr)]
+        sst_sub = [sst_tr[i] for i in sst_idx]
+        plan += [("sentiment", [sst_idx[j] for j in b]) for b in blocks(sst_sub)]
         rng.shuffle(plan)
         for task, ids in plan:
             ts = time.time()

@@ -172,7 +172,9 @@ def clip_around(sentence, start, end, max_chars):
 
 
 # ---------------------------------------------------------------------------------------------
-def length_batches(lengths, batch_size, rng):
+def length_batches(lengths, batch_size, rng, shuffle=True):
+    """Batches of indices, length-sorted within shuffled blocks of 50 batches; the batches are
+    shuffled too unless `shuffle` is false (the joint recipe shuffles all tasks' together)."""
     idx = list(range(len(lengths)))
     rng.shuffle(idx)
     mega = batch_size * 50
@@ -180,7 +182,8 @@ def length_batches(lengths, batch_size, rng):
     for i in range(0, len(idx), mega):
         part = sorted(idx[i : i + mega], key=lambda j: lengths[j])
         batches += [part[k : k + batch_size] for k in range(0, len(part), batch_size)]
-    rng.shuffle(batches)
+    if shuffle:
+        rng.shuffle(batches)
     return batches
 
 

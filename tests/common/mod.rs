@@ -218,6 +218,16 @@ pub fn newsmill(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Asserts that a run exited 0, showing its stderr otherwise.
+pub fn assert_success(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `s[start..end]` in characters (Python `str` slicing).
 pub fn char_slice(s: &str, start: usize, end: usize) -> String {
     s.chars()
