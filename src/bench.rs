@@ -62,7 +62,7 @@ pub fn peak_rss_mib() -> Option<f64> {
 }
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
-    let settings = args.run.resolve();
+    let settings = args.run.resolve()?;
     let tasks = Tasks::parse(&args.tasks).map_err(anyhow::Error::msg)?;
     let opts = AnnotateOptions {
         tasks,
@@ -97,11 +97,17 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             &never,
         )
     };
-    eprintln!(
-        "newsmill bench: measuring peak matmul throughput ({} threads)",
-        engine.workers
-    );
-    let peak = newsmill_model::measure_matmul_gflops(engine.workers, args.peak_seconds);
+    let compute = settings.compute;
+    let peak = if compute.device.is_cuda() {
+        eprintln!("newsmill bench: measuring the GPU's matmul throughput");
+        newsmill_model::measure_gpu_matmul_gflops(compute, args.peak_seconds)
+    } else {
+        eprintln!(
+            "newsmill bench: measuring peak matmul throughput ({} threads)",
+            engine.workers
+        );
+        newsmill_model::measure_matmul_gflops(engine.workers, args.peak_seconds)
+    };
     if !warm.is_empty() {
         run_over(warm)?;
     }
@@ -120,6 +126,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         "errors": s.errors,
         "entities": s.entities,
         "tasks": args.tasks,
+        "device": compute.device.name(),
+        "precision": compute.precision.as_str(),
         "threads": {"workers": engine.workers, "intra_op_per_worker": engine.intra_threads,
                     "job_articles": engine.job_articles, "batch_tokens": opts.token_budget},
         "seconds": wall,

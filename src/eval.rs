@@ -66,7 +66,7 @@ impl Backend {
 /// `eval` runs one model on the calling thread, so the CPU budget the flags describe
 /// (`--workers` × `--intra-threads`) goes to libtorch's intra-op threads.
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
-    let settings = args.run.resolve();
+    let settings = args.run.resolve()?;
     newsmill_model::set_torch_threads(settings.engine.workers * settings.engine.intra_threads);
     let budget = settings.token_budget;
     let paths = args.models.paths();
@@ -84,9 +84,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         (Some(dir), _) if task == "ner" => {
             Backend::Ner(Box::new(NerModel::load(&dir, settings.ner)?))
         }
-        (Some(dir), _) => {
-            Backend::Sequence(Box::new(SequenceModel::load(&dir, settings.precision)?))
-        }
+        (Some(dir), _) => Backend::Sequence(Box::new(SequenceModel::load(&dir, settings.compute)?)),
         (None, Some(joint)) => {
             let uses = JointUses {
                 ner: task == "ner",
@@ -94,18 +92,13 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
                 stance: task == "stance",
                 entity_stance: false,
             };
-            Backend::Joint(Box::new(JointModels::load(
-                joint,
-                settings.ner,
-                settings.precision,
-                uses,
-            )?))
+            Backend::Joint(Box::new(JointModels::load(joint, settings.ner, uses)?))
         }
         (None, None) => {
             bail!("no model folder for `{task}`: pass --models DIR or --{task}-model DIR")
         }
     };
-    let report = match &args.task {
+    let mut report = match &args.task {
         EvalTask::Ner { file } => eval_ner(&backend, file, budget)?,
         EvalTask::Stance { file } => eval_stance(&backend, file, budget)?,
         EvalTask::Sentiment {
@@ -113,6 +106,8 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             heldout_every,
         } => eval_sentiment(&backend, file, *heldout_every, budget)?,
     };
+    report["device"] = settings.compute.device.name().into();
+    report["precision"] = settings.compute.precision.as_str().into();
     println!("{}", serde_json::to_string_pretty(&report)?);
     if let Some(p) = &args.json {
         std::fs::write(p, serde_json::to_string_pretty(&report)?)

@@ -35,7 +35,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use newsmill_model::Precision;
+use newsmill_model::{Compute, DeviceChoice, Precision};
 use newsmill_ner::{Decoding, NerOptions};
 use newsmill_pipeline::input::{Fields, Item, Source};
 use newsmill_pipeline::{AnnotateOptions, EngineOptions, ModelPaths, PipelineError, Tasks};
@@ -121,8 +121,11 @@ enum DecodingArg {
 /// The defaults and bounds of the run options, in one place (the flags' help and the settings
 /// below read them).
 pub mod defaults {
-    /// Padded tokens per model batch (measured: DEVELOPERS.md "Engine").
+    /// Padded tokens per model batch on the CPU (measured: DEVELOPERS.md "Engine").
     pub const BATCH_TOKENS: usize = 512;
+    /// Padded tokens per model batch on a GPU (DEVELOPERS.md "GPU"): large enough that a
+    /// batch's kernels, not their launches, take the GPU's time.
+    pub const GPU_BATCH_TOKENS: usize = 16_384;
     /// The smallest batch budget (a shorter one is raised to it).
     pub const MIN_BATCH_TOKENS: usize = 64;
     pub const JOB_ARTICLES: usize = 128;
@@ -137,7 +140,8 @@ pub mod defaults {
 pub struct RunSettings {
     pub engine: EngineOptions,
     pub ner: NerOptions,
-    pub precision: Precision,
+    /// Device and precision of the models.
+    pub compute: Compute,
     pub token_budget: usize,
 }
 
@@ -150,9 +154,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = defaults::INTRA_THREADS, global = true)]
     intra_threads: usize,
     /// Padded tokens per model batch, at least 64 (chosen by measurement, DEVELOPERS.md
-    /// "Engine"; int8 results move slightly with it, models/README.md)
-    #[arg(long, default_value_t = defaults::BATCH_TOKENS, global = true)]
-    batch_tokens: usize,
+    /// "Engine" and "GPU"; int8 results move slightly with it, models/README.md)
+    /// [default: 512 on the CPU, 16384 on a GPU]
+    #[arg(long, global = true)]
+    batch_tokens: Option<usize>,
     /// Articles batched together as one job
     #[arg(long, default_value_t = defaults::JOB_ARTICLES, global = true)]
     job_articles: usize,
@@ -172,16 +177,30 @@ pub struct RunArgs {
     /// up to --window), `auto` (as the model's config.json says it was trained)
     #[arg(long, value_enum, default_value_t = ContextArg::Auto, global = true)]
     ner_context: ContextArg,
-    /// Arithmetic of the encoders' Linear layers: fp32, or int8 (fbgemm int8
-    /// weights, dynamically quantized activations; BERT models)
+    /// Arithmetic of the encoders: fp32; int8 (CPU: fbgemm int8 weights, dynamically
+    /// quantized activations; BERT models); fp16 or bf16 (GPU: encoder weights and activations,
+    /// heads in fp32; BERT models)
     #[arg(long, value_enum, default_value_t = PrecisionArg::Fp32, global = true)]
     precision: PrecisionArg,
+    /// Where the models run: cpu, cuda (the first GPU; needs the libtorch 2.11 build, see
+    /// README "GPU"), or auto (cuda when libtorch sees a GPU, else cpu; int8 stays on the cpu)
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto, global = true)]
+    device: DeviceArg,
 }
 
 #[derive(Copy, Clone, ValueEnum)]
 enum PrecisionArg {
     Fp32,
     Int8,
+    Fp16,
+    Bf16,
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+enum DeviceArg {
+    Auto,
+    Cpu,
+    Cuda,
 }
 
 #[derive(Copy, Clone, ValueEnum)]
@@ -193,16 +212,32 @@ enum ContextArg {
 
 impl RunArgs {
     /// The settings these flags describe, resolved once.
-    pub fn resolve(&self) -> RunSettings {
-        RunSettings {
+    /// Fails when the device cannot be used (`--device cuda` without a GPU) or does not run
+    /// the precision.
+    pub fn resolve(&self) -> Result<RunSettings> {
+        let device = match self.device {
+            DeviceArg::Auto => DeviceChoice::Auto,
+            DeviceArg::Cpu => DeviceChoice::Cpu,
+            DeviceArg::Cuda => DeviceChoice::Cuda,
+        };
+        let compute = Compute::resolve(device, self.precision())?;
+        let default_budget = if compute.device.is_cuda() {
+            defaults::GPU_BATCH_TOKENS
+        } else {
+            defaults::BATCH_TOKENS
+        };
+        Ok(RunSettings {
             engine: self.engine(),
-            ner: self.ner_options(),
-            precision: self.precision(),
-            token_budget: self.batch_tokens.max(defaults::MIN_BATCH_TOKENS),
-        }
+            ner: self.ner_options(compute),
+            compute,
+            token_budget: self
+                .batch_tokens
+                .unwrap_or(default_budget)
+                .max(defaults::MIN_BATCH_TOKENS),
+        })
     }
 
-    fn ner_options(&self) -> NerOptions {
+    fn ner_options(&self, compute: Compute) -> NerOptions {
         NerOptions {
             windowing: Windowing {
                 max_len: self.window(),
@@ -217,7 +252,7 @@ impl RunArgs {
                 ContextArg::Sentence => Some(false),
                 ContextArg::Packed => Some(true),
             },
-            precision: self.precision(),
+            compute,
         }
     }
 
@@ -233,6 +268,8 @@ impl RunArgs {
         match self.precision {
             PrecisionArg::Fp32 => Precision::Fp32,
             PrecisionArg::Int8 => Precision::Int8,
+            PrecisionArg::Fp16 => Precision::Fp16,
+            PrecisionArg::Bf16 => Precision::Bf16,
         }
     }
 
@@ -291,7 +328,7 @@ struct AnnotateArgs {
 }
 
 fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
-    let settings = args.run.resolve();
+    let settings = args.run.resolve()?;
     let tasks = Tasks::parse(&args.tasks).map_err(anyhow::Error::msg)?;
     let mut targets: Vec<String> = args.targets.iter().map(|t| t.trim().to_string()).collect();
     if let Some(f) = &args.targets_file {
@@ -531,12 +568,13 @@ fn settings_identity(args: &AnnotateArgs, opts: &AnnotateOptions) -> serde_json:
         "text": opts.include_text,
         "targets": opts.targets,
         "batch_tokens": opts.token_budget,
-        "job_articles": args.run.resolve().engine.job_articles,
+        "job_articles": args.run.engine().job_articles,
         "window": args.run.window(),
         "window_overlap": args.run.window_overlap(),
         "decoding": name(args.run.decoding.to_possible_value()),
         "ner_context": name(args.run.ner_context.to_possible_value()),
-        "precision": name(args.run.precision.to_possible_value()),
+        "precision": opts.ner.compute.precision.as_str(),
+        "device": opts.ner.compute.device.name(),
     })
 }
 

@@ -81,8 +81,9 @@ class NewsmillJoint(nn.Module):
             rows.append((ids, tt))
             meta.append((spans, wid))
         n = max(len(r[0]) for r in rows)
-        ids = torch.tensor([r[0] + [0] * (n - len(r[0])) for r in rows])
-        tt = torch.tensor([r[1] + [0] * (n - len(r[1])) for r in rows])
+        dev = self.bert.embeddings.word_embeddings.weight.device
+        ids = torch.tensor([r[0] + [0] * (n - len(r[0])) for r in rows], device=dev)
+        tt = torch.tensor([r[1] + [0] * (n - len(r[1])) for r in rows], device=dev)
         return ids, tt, meta
 
     @torch.no_grad()
@@ -92,7 +93,7 @@ class NewsmillJoint(nn.Module):
 
     def _scored(self, name, logits):
         labels = self.spec["heads"][name]["labels"]
-        p = logits.softmax(-1).tolist()
+        p = logits.float().softmax(-1).tolist()
         best = max(range(len(p)), key=p.__getitem__)
         return {"label": labels[best].lower(), "score": p[best], "probs": dict(zip(labels, p))}
 

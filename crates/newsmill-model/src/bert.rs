@@ -297,9 +297,13 @@ impl BertForward {
         let h = x.size()[2];
         x = self.ln(&x, &self.emb_ln);
         // additive mask: 0 where attended, -10000 on padding
-        let bias = (mask.to_kind(Kind::Float).ones_like() - mask.to_kind(Kind::Float))
+        let mut bias = (mask.to_kind(Kind::Float).ones_like() - mask.to_kind(Kind::Float))
             .view([rows, 1, 1, cols])
             * -10000.0;
+        // fp16/bf16 encoders: the attention kernels take the mask in the activations' kind
+        if x.kind() != Kind::Float {
+            bias = bias.to_kind(x.kind());
+        }
         let split = |t: Tensor| self.split_heads(t, rows, cols);
         let full = match &self.cls_only {
             Some(_) => self.layers.len() - 1,

@@ -45,6 +45,8 @@ pub enum ModelError {
     Build { path: PathBuf, reason: String },
     #[error(transparent)]
     Text(#[from] newsmill_text::TextError),
+    #[error("{0}")]
+    Device(String),
     #[error("model forward pass failed: {0}")]
     Forward(String),
 }

@@ -6,6 +6,7 @@
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use newsmill_text::WordpieceEncoder;
 use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
@@ -13,19 +14,28 @@ use tch::{nn, Device, Kind, Tensor};
 
 use crate::bert::BertForward;
 use crate::config::{HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
+use crate::device::{Compute, Precision};
 use crate::error::ModelError;
-use crate::model::{
-    copy_vars, panic_reason, parse_weights, read_weights, tensor_f32, BatchStats, Precision,
-};
+use crate::model::{copy_vars, panic_reason, parse_weights, read_weights, tensor_f32, BatchStats};
 
+/// A head's weights (fp32, on the model's device).
 struct LoadedHead {
-    spec: HeadSpec,
     w: Tensor,
     b: Tensor,
 }
 
-/// A joint checkpoint loaded for inference. Not `Sync` (tch tensors are not): each worker
-/// thread owns its own.
+/// The tensors of a loaded joint checkpoint: the encoder and the heads' weights.
+struct Net {
+    /// Holds what it reads of the loaded variables (shallow copies, or fused and quantized
+    /// copies); the variable store itself is dropped after loading, so weights that only
+    /// served to build those copies (separate q/k/v, fp32 originals of int8 layers) are freed.
+    bert: BertForward,
+    heads: Vec<LoadedHead>,
+}
+
+/// A joint checkpoint loaded for inference. On the CPU each worker thread loads its own; on a
+/// GPU the workers share one copy of the weights ([`JointModel::share`]) and take turns on it
+/// (one batch on the GPU at a time; preparing and decoding run beside it on the CPU workers).
 pub struct JointModel {
     pub config: ModelConfig,
     pub spec: JointSpec,
@@ -33,11 +43,9 @@ pub struct JointModel {
     pub dir: PathBuf,
     /// [`crate::model_identity`] of the folder.
     pub identity: String,
-    /// Holds what it reads of the loaded variables (shallow copies, or fused and quantized
-    /// copies); the variable store itself is dropped after loading, so weights that only
-    /// served to build those copies (separate q/k/v, fp32 originals of int8 layers) are freed.
-    bert: BertForward,
-    heads: Vec<LoadedHead>,
+    pub compute: Compute,
+    heads: Vec<HeadSpec>,
+    net: Arc<Mutex<Net>>,
 }
 
 /// One unit of a joint batch, run in one batch so that its token predictions can be decoded
@@ -87,7 +95,10 @@ pub struct JointItemOut<T> {
 impl JointModel {
     /// Loads a joint checkpoint folder (`config.json` with `newsmill.heads`, `tokenizer.json`,
     /// `model.safetensors` holding `bert.*` and one prefix per head).
-    pub fn load(dir: &Path, precision: Precision) -> Result<Self, ModelError> {
+    pub fn load(dir: &Path, compute: Compute) -> Result<Self, ModelError> {
+        compute.check()?;
+        let precision = compute.precision;
+        let device = compute.device.tch();
         if !dir.is_dir() {
             return Err(ModelError::NotAFolder(dir.to_path_buf()));
         }
@@ -121,7 +132,7 @@ impl JointModel {
             path: config.path.clone(),
             reason,
         };
-        let vs = nn::VarStore::new(Device::Cpu);
+        let mut vs = nn::VarStore::new(Device::Cpu);
         let rb: BertConfig = config.rust_bert()?;
         catch_unwind(AssertUnwindSafe(|| {
             BertModel::<BertEmbeddings>::new(vs.root() / "bert", &rb)
@@ -144,7 +155,7 @@ impl JointModel {
                 _ => h,
             };
             let wname = format!("{}.weight", hs.prefix);
-            let w = tensor_f32(&st, &weights, &wname, None)?;
+            let w = tensor_f32(&st, &weights, &wname, None)?.to_device(device);
             let size = w.size();
             if size.len() != 2 || size[1] != input {
                 return Err(ModelError::ShapeMismatch {
@@ -171,17 +182,20 @@ impl JointModel {
                 &weights,
                 &format!("{}.bias", hs.prefix),
                 Some(&[size[0]]),
-            )?;
-            heads.push(LoadedHead {
-                spec: hs.clone(),
-                w,
-                b,
-            });
+            )?
+            .to_device(device);
+            heads.push(LoadedHead { w, b });
         }
         // the file's bytes are not needed any more: free them before the encoder's fused (and,
         // for int8, quantized) copies are made, so two copies of the weights never meet a third
         drop(st);
         drop(bytes);
+        if compute.device.is_cuda() {
+            vs.set_device(device);
+        }
+        if precision.kind() != Kind::Float {
+            vs.set_kind(precision.kind());
+        }
         let bert = BertForward::new(
             &vs.variables(),
             config.attention_heads as i64,
@@ -192,24 +206,40 @@ impl JointModel {
         .map_err(build)?;
         Ok(JointModel {
             config,
-            spec,
             encoder,
             dir: dir.to_path_buf(),
             identity,
-            bert,
-            heads,
+            compute,
+            heads: spec.heads.clone(),
+            spec,
+            net: Arc::new(Mutex::new(Net { bert, heads })),
         })
+    }
+
+    /// Another handle on the same loaded weights (for another worker thread): the GPU holds
+    /// one copy of the model whatever the number of workers.
+    pub fn share(&self) -> JointModel {
+        JointModel {
+            config: self.config.clone(),
+            spec: self.spec.clone(),
+            encoder: self.encoder.clone(),
+            dir: self.dir.clone(),
+            identity: self.identity.clone(),
+            compute: self.compute,
+            heads: self.heads.clone(),
+            net: Arc::clone(&self.net),
+        }
     }
 
     /// The heads, in output order.
     pub fn heads(&self) -> impl Iterator<Item = &HeadSpec> {
-        self.heads.iter().map(|h| &h.spec)
+        self.heads.iter()
     }
 
     /// Index of the head `name` of kind `kind`, or an error naming the config field: a task
     /// whose head the checkpoint lacks cannot run.
     pub fn require(&self, name: &str, kind: HeadKindName) -> Result<usize, ModelError> {
-        let found = self.heads.iter().position(|h| h.spec.name == name);
+        let found = self.heads.iter().position(|h| h.name == name);
         let field = format!("newsmill.heads.{name}");
         match found {
             None => Err(ModelError::BadField {
@@ -220,22 +250,20 @@ impl JointModel {
                     kind.as_str(),
                     self.heads
                         .iter()
-                        .map(|h| h.spec.name.as_str())
+                        .map(|h| h.name.as_str())
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
             }),
-            Some(i) if HeadKindName::of(&self.heads[i].spec.kind) != kind => {
-                Err(ModelError::BadField {
-                    path: self.config.path.clone(),
-                    field: format!("{field}.kind"),
-                    reason: format!(
-                        "this run reads `{name}` as a `{}` head, the checkpoint says `{}`",
-                        kind.as_str(),
-                        HeadKindName::of(&self.heads[i].spec.kind).as_str()
-                    ),
-                })
-            }
+            Some(i) if HeadKindName::of(&self.heads[i].kind) != kind => Err(ModelError::BadField {
+                path: self.config.path.clone(),
+                field: format!("{field}.kind"),
+                reason: format!(
+                    "this run reads `{name}` as a `{}` head, the checkpoint says `{}`",
+                    kind.as_str(),
+                    HeadKindName::of(&self.heads[i].kind).as_str()
+                ),
+            }),
             Some(i) => Ok(i),
         }
     }
@@ -303,155 +331,28 @@ impl JointModel {
             }
             real += wi.len();
         }
-        let forward = |f: &mut dyn FnMut(&Tensor) -> Result<(), ModelError>| {
-            if n == 0 || cols == 0 {
-                return Ok(());
-            }
-            let shape = [n as i64, cols as i64];
-            let ids = Tensor::from_slice(&ids).view(shape);
-            let types = Tensor::from_slice(&types).view(shape);
-            let mask = Tensor::from_slice(&mask).view(shape);
-            let x = catch_unwind(AssertUnwindSafe(|| {
-                tch::no_grad(|| self.bert.hidden(&ids, &mask, Some(&types)))
-            }))
-            .map_err(|p| ModelError::Forward(panic_reason(p)))?;
-            f(&x)
-        };
         let mut outs: Vec<JointItemOut<T>> = Vec::with_capacity(members.len());
-        let mut spans_wanted: Vec<Vec<SpanRequest>> = Vec::with_capacity(members.len());
-        forward(&mut |x: &Tensor| {
-            let fwd = |e: tch::TchError| ModelError::Forward(e.to_string());
-            let token = match heads.token {
-                Some(h) => {
-                    let head = self.head(h)?;
-                    to_vec(
-                        &tch::no_grad(|| x.f_linear(&head.w, Some(&head.b)))
-                            .and_then(|t| t.f_softmax(-1, Kind::Float))
-                            .and_then(|t| t.f_contiguous())
-                            .map_err(fwd)?,
-                    )
-                    .map_err(fwd)?
-                }
-                None => Vec::new(),
+        if n > 0 && cols > 0 {
+            let device = self.compute.device.tch();
+            let shape = [n as i64, cols as i64];
+            let ids = Tensor::from_slice(&ids).view(shape).to_device(device);
+            let types = Tensor::from_slice(&types).view(shape).to_device(device);
+            let mask = Tensor::from_slice(&mask).view(shape).to_device(device);
+            // the GPU part under the lock (one batch at a time on weights the workers share on
+            // a GPU); decoding and the CPU side of span pooling run outside it
+            let read = {
+                let net = self.net.lock().map_err(|_| {
+                    ModelError::Forward("a worker panicked while holding the model".into())
+                })?;
+                catch_unwind(AssertUnwindSafe(|| {
+                    self.read_batch(&net, &ids, &mask, &types, heads)
+                }))
+                .map_err(|p| ModelError::Forward(panic_reason(p)))??
             };
-            let mut first: Vec<Vec<f32>> = Vec::with_capacity(heads.first.len());
-            let x0 = x.f_select(1, 0).map_err(fwd)?;
-            for &h in &heads.first {
-                let head = self.head(h)?;
-                let pooled = match head.spec.kind {
-                    HeadKind::FirstPosition { pooler: true } => self.bert.pool(&x0),
-                    _ => None,
-                };
-                let input = pooled.as_ref().unwrap_or(&x0);
-                first.push(
-                    to_vec(
-                        &tch::no_grad(|| input.f_linear(&head.w, Some(&head.b)))
-                            .and_then(|t| t.f_softmax(-1, Kind::Float))
-                            .and_then(|t| t.f_contiguous())
-                            .map_err(fwd)?,
-                    )
-                    .map_err(fwd)?,
-                );
-            }
-            for (k, &m) in members.iter().enumerate() {
-                let r0 = first_row[k];
-                let token_probs: Vec<Vec<f32>> = match heads.token {
-                    Some(h) => {
-                        let labels = self.heads[h].spec.labels.len();
-                        items[m]
-                            .windows
-                            .iter()
-                            .enumerate()
-                            .map(|(w, win)| {
-                                let o = (r0 + w) * cols * labels;
-                                token[o..o + win.0.len() * labels].to_vec()
-                            })
-                            .collect()
-                    }
-                    None => Vec::new(),
-                };
-                let (decoded, wanted) = decode(m, &token_probs);
-                let firsts = heads
-                    .first
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &h)| {
-                        let labels = self.heads[h].spec.labels.len();
-                        if items[m].windows.is_empty() {
-                            Vec::new()
-                        } else {
-                            first[i][r0 * labels..(r0 + 1) * labels].to_vec()
-                        }
-                    })
-                    .collect();
-                outs.push(JointItemOut {
-                    first: firsts,
-                    decoded,
-                    spans: Vec::new(),
-                });
-                spans_wanted.push(wanted);
-            }
-            // the span head over the requested spans of every member, in one matmul
-            let Some(h) = heads.span else {
-                return Ok(());
-            };
-            let head = self.head(h)?;
-            let mut feats = Vec::new();
-            for (k, &m) in members.iter().enumerate() {
-                for req in &spans_wanted[k] {
-                    let len = items[m].windows.get(req.window).map_or(0, |w| w.0.len());
-                    if req.positions.start == 0
-                        || req.positions.start >= req.positions.end
-                        || req.positions.end > len
-                    {
-                        return Err(ModelError::Forward(format!(
-                            "span {:?} outside window {} of {len} positions",
-                            req.positions, req.window
-                        )));
-                    }
-                    let row = x
-                        .f_select(0, (first_row[k] + req.window) as i64)
-                        .map_err(fwd)?;
-                    let part = row
-                        .f_narrow(
-                            0,
-                            req.positions.start as i64,
-                            (req.positions.end - req.positions.start) as i64,
-                        )
-                        .map_err(fwd)?;
-                    let feat = tch::no_grad(|| -> Result<Tensor, tch::TchError> {
-                        let mean = part.f_mean_dim(&[0i64][..], false, Kind::Float)?;
-                        let max = part.f_amax(&[0i64][..], false)?;
-                        Tensor::f_cat(&[&row.f_select(0, 0)?, &mean, &max], 0)
-                    })
-                    .map_err(fwd)?;
-                    feats.push(feat);
-                }
-            }
-            if feats.is_empty() {
-                return Ok(());
-            }
-            let labels = head.spec.labels.len();
-            let probs = to_vec(
-                &tch::no_grad(|| {
-                    Tensor::f_stack(&feats, 0)?
-                        .f_linear(&head.w, Some(&head.b))?
-                        .f_softmax(-1, Kind::Float)?
-                        .f_contiguous()
-                })
-                .map_err(fwd)?,
-            )
-            .map_err(fwd)?;
-            let mut at = 0;
-            for (k, out) in outs.iter_mut().enumerate() {
-                for _ in &spans_wanted[k] {
-                    out.spans.push(probs[at..at + labels].to_vec());
-                    at += labels;
-                }
-            }
-            Ok(())
-        })?;
-        if n == 0 || cols == 0 {
+            self.heads_of_batch(
+                read, items, members, heads, decode, &first_row, cols, &mut outs,
+            )?;
+        } else {
             // nothing to encode: items without windows still get decoded (to nothing)
             for &m in members {
                 let (decoded, _) = decode(m, &[]);
@@ -473,14 +374,225 @@ impl JointModel {
         Ok((outs, stats))
     }
 
-    fn head(&self, i: usize) -> Result<&LoadedHead, ModelError> {
-        self.heads
-            .get(i)
-            .ok_or_else(|| ModelError::Forward(format!("no head {i}")))
+    /// Runs the encoder over a batch and reads the token and first-position heads (copied to
+    /// the CPU); keeps the hidden states and the span head's weights for the spans the decoder
+    /// will ask for.
+    fn read_batch(
+        &self,
+        net: &Net,
+        ids: &Tensor,
+        mask: &Tensor,
+        types: &Tensor,
+        heads: &JointHeads,
+    ) -> Result<BatchRead, ModelError> {
+        let x = tch::no_grad(|| net.bert.hidden(ids, mask, Some(types)));
+        let head = |i: usize| {
+            net.heads
+                .get(i)
+                .ok_or_else(|| ModelError::Forward(format!("no head {i}")))
+        };
+        let token = match heads.token {
+            Some(h) => head_probs(&x, head(h)?)?,
+            None => Vec::new(),
+        };
+        let mut first: Vec<Vec<f32>> = Vec::with_capacity(heads.first.len());
+        let x0 = x.f_select(1, 0).map_err(fwd)?;
+        for &h in &heads.first {
+            let pooled = match self.heads[h].kind {
+                HeadKind::FirstPosition { pooler: true } => tch::no_grad(|| net.bert.pool(&x0)),
+                _ => None,
+            };
+            first.push(head_probs(pooled.as_ref().unwrap_or(&x0), head(h)?)?);
+        }
+        let span = match heads.span {
+            Some(h) => {
+                let l = head(h)?;
+                Some(LoadedHead {
+                    w: l.w.shallow_clone(),
+                    b: l.b.shallow_clone(),
+                })
+            }
+            None => None,
+        };
+        Ok(BatchRead {
+            x,
+            token,
+            first,
+            span,
+        })
+    }
+
+    /// Decodes the members of a batch from what [`Self::read_batch`] read, then runs the span
+    /// head over the spans the decoder asked for, pooled ([CLS; mean; max]) in one gather for
+    /// all of them.
+    #[allow(clippy::too_many_arguments)]
+    fn heads_of_batch<T, F>(
+        &self,
+        read: BatchRead,
+        items: &[JointItem],
+        members: &[usize],
+        heads: &JointHeads,
+        decode: &F,
+        first_row: &[usize],
+        cols: usize,
+        outs: &mut Vec<JointItemOut<T>>,
+    ) -> Result<(), ModelError>
+    where
+        F: Fn(usize, &[Vec<f32>]) -> (T, Vec<SpanRequest>),
+    {
+        let BatchRead {
+            x,
+            token,
+            first,
+            span,
+        } = read;
+        let mut spans_wanted: Vec<Vec<SpanRequest>> = Vec::with_capacity(members.len());
+        for (k, &m) in members.iter().enumerate() {
+            let r0 = first_row[k];
+            let token_probs: Vec<Vec<f32>> = match heads.token {
+                Some(h) => {
+                    let labels = self.heads[h].labels.len();
+                    items[m]
+                        .windows
+                        .iter()
+                        .enumerate()
+                        .map(|(w, win)| {
+                            let o = (r0 + w) * cols * labels;
+                            token[o..o + win.0.len() * labels].to_vec()
+                        })
+                        .collect()
+                }
+                None => Vec::new(),
+            };
+            let (decoded, wanted) = decode(m, &token_probs);
+            let firsts = heads
+                .first
+                .iter()
+                .enumerate()
+                .map(|(i, &h)| {
+                    let labels = self.heads[h].labels.len();
+                    if items[m].windows.is_empty() {
+                        Vec::new()
+                    } else {
+                        first[i][r0 * labels..(r0 + 1) * labels].to_vec()
+                    }
+                })
+                .collect();
+            outs.push(JointItemOut {
+                first: firsts,
+                decoded,
+                spans: Vec::new(),
+            });
+            spans_wanted.push(wanted);
+        }
+        // the span head over the requested spans of every member: one gather of their
+        // positions (each span padded to the longest, padding masked), one matmul
+        let (Some(h), Some(span_head)) = (heads.span, span) else {
+            return Ok(());
+        };
+        let mut starts = Vec::new(); // flat position of each span's row start (its CLS)
+        let mut lens = Vec::new();
+        let mut from = Vec::new();
+        for (k, &m) in members.iter().enumerate() {
+            for req in &spans_wanted[k] {
+                let len = items[m].windows.get(req.window).map_or(0, |w| w.0.len());
+                if req.positions.start == 0
+                    || req.positions.start >= req.positions.end
+                    || req.positions.end > len
+                {
+                    return Err(ModelError::Forward(format!(
+                        "span {:?} outside window {} of {len} positions",
+                        req.positions, req.window
+                    )));
+                }
+                let row = (first_row[k] + req.window) * cols;
+                starts.push(row as i64);
+                from.push((row + req.positions.start) as i64);
+                lens.push((req.positions.end - req.positions.start) as i64);
+            }
+        }
+        if starts.is_empty() {
+            return Ok(());
+        }
+        let (s, longest) = (starts.len(), lens.iter().copied().max().unwrap_or(1));
+        let mut gather = Vec::with_capacity(s * longest as usize);
+        let mut valid = Vec::with_capacity(s * longest as usize);
+        for (&f, &l) in from.iter().zip(&lens) {
+            for j in 0..longest {
+                gather.push(if j < l { f + j } else { f });
+                valid.push(j < l);
+            }
+        }
+        let device = x.device();
+        let feats = tch::no_grad(|| -> Result<Tensor, tch::TchError> {
+            let hdim = x.size()[2];
+            let flat = x.f_reshape([-1, hdim])?;
+            let idx = Tensor::from_slice(&gather).to_device(device);
+            let valid = Tensor::from_slice(&valid)
+                .to_device(device)
+                .f_view([s as i64, longest, 1])?;
+            let g = flat
+                .f_index_select(0, &idx)?
+                .f_to_kind(Kind::Float)?
+                .f_view([s as i64, longest, hdim])?;
+            let n = Tensor::from_slice(&lens)
+                .to_device(device)
+                .f_to_kind(Kind::Float)?
+                .f_unsqueeze(1)?;
+            let mean = g
+                .f_mul(&valid.f_to_kind(Kind::Float)?)?
+                .f_sum_dim_intlist(&[1i64][..], false, Kind::Float)?
+                .f_div(&n)?;
+            let max = g
+                .f_masked_fill(&valid.f_logical_not()?, f64::NEG_INFINITY)?
+                .f_amax(&[1i64][..], false)?;
+            let cls = flat
+                .f_index_select(0, &Tensor::from_slice(&starts).to_device(device))?
+                .f_to_kind(Kind::Float)?;
+            Tensor::f_cat(&[&cls, &mean, &max], 1)
+        })
+        .map_err(fwd)?;
+        let labels = self.heads[h].labels.len();
+        let probs = head_probs(&feats, &span_head)?;
+        let mut at = 0;
+        for (k, out) in outs.iter_mut().enumerate() {
+            for _ in &spans_wanted[k] {
+                out.spans.push(probs[at..at + labels].to_vec());
+                at += labels;
+            }
+        }
+        Ok(())
     }
 }
 
+/// What the encoder pass of one batch gave: hidden states, the token head's probabilities
+/// (`rows × cols × labels`), each first-position head's (`rows × labels`), the span head.
+struct BatchRead {
+    x: Tensor,
+    token: Vec<f32>,
+    first: Vec<Vec<f32>>,
+    span: Option<LoadedHead>,
+}
+
+fn fwd(e: tch::TchError) -> ModelError {
+    ModelError::Forward(e.to_string())
+}
+
+/// A head's softmax probabilities over `input` (any kind; the head runs in fp32), on the CPU.
+fn head_probs(input: &Tensor, h: &LoadedHead) -> Result<Vec<f32>, ModelError> {
+    tch::no_grad(|| {
+        input
+            .f_to_kind(Kind::Float)?
+            .f_linear(&h.w, Some(&h.b))?
+            .f_softmax(-1, Kind::Float)
+    })
+    .and_then(|t| to_vec(&t))
+    .map_err(fwd)
+}
+
+/// A tensor's values, copied to the CPU.
 fn to_vec(t: &Tensor) -> Result<Vec<f32>, tch::TchError> {
+    let t = t.f_to_device(Device::Cpu)?.f_contiguous()?;
     let n = t.numel();
     let mut v = vec![0f32; n];
     t.f_copy_data(&mut v, n)?;

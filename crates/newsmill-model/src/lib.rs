@@ -8,17 +8,18 @@
 
 mod bert;
 mod config;
+mod device;
 mod error;
 mod joint;
 mod model;
 mod vocab;
 
 pub use config::{HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
+pub use device::{cuda_devices, Compute, Device, DeviceChoice, Precision};
 pub use error::ModelError;
 pub use joint::{HeadKindName, JointHeads, JointItem, JointItemOut, JointModel, SpanRequest};
 pub use model::{
-    gather_batches, model_identity, plan_batches, plan_groups, BatchStats, Classifier, Head,
-    Logits, Precision,
+    gather_batches, model_identity, plan_batches, plan_groups, BatchStats, Classifier, Head, Logits,
 };
 
 /// Measures the matmul throughput of this machine in GFLOP/s: `threads` threads at once, each
@@ -48,6 +49,33 @@ pub fn measure_matmul_gflops(threads: usize, seconds: f64) -> f64 {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or(0.0)).sum()
     })
+}
+
+/// Measures the matmul throughput of a GPU in GFLOP/s for the run's precision (8192² matrices,
+/// back to back for about `seconds`): the peak a GPU run's encoder fraction is reported against.
+pub fn measure_gpu_matmul_gflops(compute: Compute, seconds: f64) -> f64 {
+    use tch::Tensor;
+    let Device::Cuda(i) = compute.device else {
+        return 0.0;
+    };
+    let kind = match compute.precision {
+        Precision::Fp16 | Precision::Bf16 => compute.precision_kind(),
+        _ => tch::Kind::Float,
+    };
+    let n = 8192i64;
+    let a = Tensor::randn([n, n], (kind, compute.device.tch()));
+    let c = a.matmul(&a); // warm-up
+    tch::Cuda::synchronize(i as i64);
+    let t0 = std::time::Instant::now();
+    let mut runs = 0u64;
+    while t0.elapsed().as_secs_f64() < seconds {
+        for _ in 0..10 {
+            let _ = a.matmul_out(&c, &a);
+        }
+        tch::Cuda::synchronize(i as i64);
+        runs += 10;
+    }
+    runs as f64 * 2.0 * (n as f64).powi(3) / t0.elapsed().as_secs_f64() / 1e9
 }
 
 /// Makes libtorch use `n` intra-op threads in the calling process.

@@ -11,6 +11,7 @@ use safetensors::{Dtype, SafeTensors};
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::config::{ModelConfig, ModelType};
+use crate::device::{Compute, Precision};
 use crate::error::ModelError;
 
 /// What the classifier predicts: one label per token, or one per sequence.
@@ -62,19 +63,10 @@ pub struct Classifier {
     /// [`model_identity`] of the folder.
     pub identity: String,
     net: Net,
+    device: Device,
     /// Our BERT forward pass (BERT models); `None`: rust-bert's `net` runs.
     own: Option<crate::bert::BertForward>,
     _vs: nn::VarStore,
-}
-
-/// Arithmetic of the encoder's Linear layers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Precision {
-    /// fp32 everywhere.
-    #[default]
-    Fp32,
-    /// fbgemm int8 weights with dynamically quantized activations (BERT models only).
-    Int8,
 }
 
 fn missing(path: PathBuf) -> ModelError {
@@ -91,11 +83,14 @@ pub(crate) fn panic_reason(p: Box<dyn std::any::Any + Send>) -> String {
 impl Classifier {
     /// Loads `dir` (config.json, tokenizer.json, model.safetensors) for `head`.
     pub fn load(dir: &Path, head: Head) -> Result<Self, ModelError> {
-        Self::load_with(dir, head, Precision::Fp32)
+        Self::load_with(dir, head, Compute::default())
     }
 
-    /// Loads `dir` for `head` in the given precision. Int8 is available for BERT models.
-    pub fn load_with(dir: &Path, head: Head, precision: Precision) -> Result<Self, ModelError> {
+    /// Loads `dir` for `head` on the given device and precision. Int8 (CPU), fp16 and bf16
+    /// (GPU) are available for BERT models.
+    pub fn load_with(dir: &Path, head: Head, compute: Compute) -> Result<Self, ModelError> {
+        let precision = compute.precision;
+        compute.check()?;
         if !dir.is_dir() {
             return Err(ModelError::NotAFolder(dir.to_path_buf()));
         }
@@ -111,7 +106,7 @@ impl Classifier {
         let encoder = WordpieceEncoder::from_file(&tok_path, config.max_positions)?;
         crate::vocab::check_vocab(&config, &encoder, &tok_path)?;
 
-        let vs = nn::VarStore::new(Device::Cpu);
+        let mut vs = nn::VarStore::new(Device::Cpu);
         let root = vs.root();
         let build = |e: String| ModelError::Build {
             path: config.path.clone(),
@@ -158,6 +153,19 @@ impl Classifier {
             ))
         })??;
         let identity = load_weights(&vs, &weights)?;
+        if compute.device.is_cuda() {
+            vs.set_device(compute.device.tch());
+        }
+        match (config.model_type, precision) {
+            (ModelType::Bert, Precision::Fp16 | Precision::Bf16) => vs.set_kind(precision.kind()),
+            (other, Precision::Fp16 | Precision::Bf16) => {
+                return Err(build(format!(
+                    "{} is implemented for BERT models, not {other:?}",
+                    precision.as_str()
+                )))
+            }
+            _ => {}
+        }
         // BERT runs through our own forward pass (fused query/key/value projections; fp32 or
         // int8 Linear layers) built from the variables rust-bert's model was loaded with;
         // DistilBERT and RoBERTa run through rust-bert.
@@ -172,7 +180,7 @@ impl Classifier {
                 )
                 .map_err(build)?,
             ),
-            (_, Precision::Fp32) => None,
+            (_, Precision::Fp32 | Precision::Fp16 | Precision::Bf16) => None,
             (other, Precision::Int8) => {
                 return Err(build(format!(
                     "int8 is implemented for BERT models, not {other:?}"
@@ -185,6 +193,7 @@ impl Classifier {
             head,
             dir: dir.to_path_buf(),
             identity,
+            device: compute.device.tch(),
             net: built,
             own,
             _vs: vs,
@@ -213,8 +222,9 @@ impl Classifier {
             )));
         }
         let shape = [batch.rows as i64, batch.cols as i64];
-        let ids = Tensor::from_slice(&batch.ids).view(shape);
-        let mask = Tensor::from_slice(&batch.mask).view(shape);
+        let dev = self.device;
+        let ids = Tensor::from_slice(&batch.ids).view(shape).to_device(dev);
+        let mask = Tensor::from_slice(&batch.mask).view(shape).to_device(dev);
         let types = if self.config.type_vocab_size > 0 {
             let max_type = batch.type_ids.iter().copied().max().unwrap_or(0);
             if max_type as usize >= self.config.type_vocab_size {
@@ -223,7 +233,11 @@ impl Classifier {
                     self.config.type_vocab_size
                 )));
             }
-            Some(Tensor::from_slice(&batch.type_ids).view(shape))
+            Some(
+                Tensor::from_slice(&batch.type_ids)
+                    .view(shape)
+                    .to_device(dev),
+            )
         } else {
             None
         };
@@ -268,7 +282,8 @@ impl Classifier {
             })
         }))
         .map_err(|p| ModelError::Forward(panic_reason(p)))?
-        .map_err(ModelError::Forward)?;
+        .map_err(ModelError::Forward)?
+        .to_device(Device::Cpu);
         let numel = out.numel();
         let mut probs = vec![0f32; numel];
         out.f_copy_data(&mut probs, numel)

@@ -2,7 +2,7 @@ use std::path::Path;
 
 use std::ops::Range;
 
-use newsmill_model::{BatchStats, Classifier, Head, HeadKindName, JointModel, Precision};
+use newsmill_model::{BatchStats, Classifier, Compute, Head, HeadKindName, JointModel};
 use newsmill_text::{split_words, CaseFeature, Encoded, Span, Window, Windowing, WordpieceEncoder};
 
 use crate::decode::{decode_words, Decoding};
@@ -29,7 +29,8 @@ pub struct NerOptions {
     /// sentence an input of its own. `None`: pack when the model's config.json says it was
     /// trained packed (`newsmill.context`), otherwise one sentence per input.
     pub pack_sentences: Option<bool>,
-    pub precision: Precision,
+    /// Device and precision of the model.
+    pub compute: Compute,
 }
 
 /// A token-classification model with its tag set: a checkpoint of its own (`clf`), or the
@@ -87,7 +88,7 @@ impl PreparedText {
 impl NerModel {
     pub fn load(dir: &Path, opts: NerOptions) -> Result<Self, NerError> {
         opts.windowing.validate()?;
-        let clf = Classifier::load_with(dir, Head::Token, opts.precision)?;
+        let clf = Classifier::load_with(dir, Head::Token, opts.compute)?;
         let tags = TagSet::new(clf.labels(), &clf.config.path.display().to_string())?;
         let mut opts = opts;
         if opts.pack_sentences.is_none() {

@@ -124,8 +124,32 @@ impl Models {
     /// joint checkpoint. Any problem with a model folder is an error here, before any article
     /// is read.
     pub fn load(paths: &ModelPaths, opts: &AnnotateOptions) -> Result<Models, PipelineError> {
+        Self::load_sharing(paths, opts, None)
+    }
+
+    /// The models of another worker: on a GPU, the joint checkpoint's weights are `first`'s
+    /// (one copy on the GPU whatever the number of workers); single-task checkpoints, and
+    /// everything on the CPU, are loaded again (each CPU worker owns its models).
+    pub fn for_another_worker(
+        &self,
+        paths: &ModelPaths,
+        opts: &AnnotateOptions,
+    ) -> Result<Models, PipelineError> {
+        match &self.joint {
+            Some(j) if opts.ner.compute.device.is_cuda() => {
+                Self::load_sharing(paths, opts, Some(j.share()?))
+            }
+            _ => Self::load(paths, opts),
+        }
+    }
+
+    fn load_sharing(
+        paths: &ModelPaths,
+        opts: &AnnotateOptions,
+        shared: Option<JointModels>,
+    ) -> Result<Models, PipelineError> {
         let t = opts.tasks;
-        let precision = opts.ner.precision;
+        let compute = opts.ner.compute;
         let wants_stance = t.stance || !opts.targets.is_empty();
         let from_joint =
             |own: &Option<PathBuf>, wanted: bool| wanted && own.is_none() && paths.joint.is_some();
@@ -136,8 +160,9 @@ impl Models {
             entity_stance: t.stance,
         };
         let joint = match &paths.joint {
+            Some(_) if shared.is_some() => shared,
             Some(dir) if uses.ner || uses.sentiment || uses.stance => {
-                Some(JointModels::load(dir, opts.ner, precision, uses)?)
+                Some(JointModels::load(dir, opts.ner, uses)?)
             }
             _ => None,
         };
@@ -150,7 +175,7 @@ impl Models {
             sentiment: if t.sentiment && !uses.sentiment {
                 Some(SequenceModel::load(
                     need(&paths.sentiment, "sentiment")?,
-                    precision,
+                    compute,
                 )?)
             } else {
                 None
@@ -158,7 +183,7 @@ impl Models {
             stance: if wants_stance && !uses.stance {
                 Some(SequenceModel::load(
                     need(&paths.stance, "stance")?,
-                    precision,
+                    compute,
                 )?)
             } else {
                 None

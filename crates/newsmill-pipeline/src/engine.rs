@@ -83,9 +83,11 @@ pub fn run_with(
     // folder fails the run at once.
     newsmill_model::set_torch_threads(engine.intra_threads);
     let mut worker_models = Vec::with_capacity(workers);
-    for _ in 0..workers {
-        worker_models.push(Models::load(paths, opts)?);
+    let first = Models::load(paths, opts)?;
+    for _ in 1..workers {
+        worker_models.push(first.for_another_worker(paths, opts)?);
     }
+    worker_models.push(first);
     let model_load = started.elapsed();
     let reader = open()?;
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use newsmill_model::{
     BatchStats, HeadKindName, JointHeads, JointItem, JointItemOut, JointModel, ModelError,
-    Precision, SpanRequest,
+    SpanRequest,
 };
 use newsmill_ner::{Entity, NerModel, NerOptions, PreparedText};
 use newsmill_stance::Scored;
@@ -42,13 +42,21 @@ pub struct JointModels {
 impl JointModels {
     /// Loads `dir` and checks that it has the heads `uses` needs: `ner` (token; always, for
     /// its tokenizer windows), `sentiment` (first_position), `stance` (span_pool).
-    pub fn load(
-        dir: &Path,
+    pub fn load(dir: &Path, ner_opts: NerOptions, uses: JointUses) -> Result<Self, PipelineError> {
+        let model = JointModel::load(dir, ner_opts.compute)?;
+        Self::with_model(model, ner_opts, uses)
+    }
+
+    /// The same weights for another worker (see [`JointModel::share`]).
+    pub fn share(&self) -> Result<Self, PipelineError> {
+        Self::with_model(self.model.share(), self.ner.opts, self.uses)
+    }
+
+    fn with_model(
+        model: JointModel,
         ner_opts: NerOptions,
-        precision: Precision,
         uses: JointUses,
     ) -> Result<Self, PipelineError> {
-        let model = JointModel::load(dir, precision)?;
         let ner = NerModel::for_joint(&model, ner_opts)?;
         let mut heads = JointHeads {
             token: uses

@@ -10,7 +10,7 @@ pub use targets::find_targets;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use newsmill_model::{Classifier, Head, ModelError, Precision};
+use newsmill_model::{Classifier, Compute, Head, ModelError};
 use newsmill_text::Span;
 
 /// Errors of the stance/sentiment crate.
@@ -63,9 +63,9 @@ pub struct SequenceModel {
 }
 
 impl SequenceModel {
-    pub fn load(dir: &Path, precision: Precision) -> Result<Self, StanceError> {
+    pub fn load(dir: &Path, compute: Compute) -> Result<Self, StanceError> {
         Ok(SequenceModel {
-            clf: Classifier::load_with(dir, Head::Sequence, precision)?,
+            clf: Classifier::load_with(dir, Head::Sequence, compute)?,
         })
     }
 

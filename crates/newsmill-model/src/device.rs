@@ -1,0 +1,170 @@
+//! Where and in what arithmetic the encoders run: [`Compute`] (device and precision), and the
+//! resolution of `--device` (`auto` is CUDA when libtorch sees a GPU).
+//!
+//! newsmill is linked against libtorch's CPU library only; CUDA support is loaded at run time:
+//! [`cuda_devices`] opens `libtorch_cuda.so` (found through `LD_LIBRARY_PATH`, i.e. the
+//! machine's own torch), whose initializers register the CUDA backend with libtorch. Where it
+//! is missing (this machine, CI) the binary runs on the CPU as before.
+
+use std::sync::OnceLock;
+
+use crate::error::ModelError;
+
+/// Arithmetic of the encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// fp32 everywhere.
+    #[default]
+    Fp32,
+    /// fbgemm int8 weights with dynamically quantized activations (BERT models, CPU only).
+    Int8,
+    /// The encoder's weights and activations in fp16; heads, softmax and pooling in fp32.
+    Fp16,
+    /// As `Fp16`, in bfloat16.
+    Bf16,
+}
+
+impl Precision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Int8 => "int8",
+            Precision::Fp16 => "fp16",
+            Precision::Bf16 => "bf16",
+        }
+    }
+
+    /// The tensor kind of the encoder's weights and activations.
+    pub(crate) fn kind(self) -> tch::Kind {
+        match self {
+            Precision::Fp16 => tch::Kind::Half,
+            Precision::Bf16 => tch::Kind::BFloat16,
+            Precision::Fp32 | Precision::Int8 => tch::Kind::Float,
+        }
+    }
+}
+
+/// A device the encoders run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    #[default]
+    Cpu,
+    /// A CUDA GPU by index.
+    Cuda(usize),
+}
+
+impl Device {
+    pub fn tch(self) -> tch::Device {
+        match self {
+            Device::Cpu => tch::Device::Cpu,
+            Device::Cuda(i) => tch::Device::Cuda(i),
+        }
+    }
+
+    pub fn is_cuda(self) -> bool {
+        matches!(self, Device::Cuda(_))
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            Device::Cpu => "cpu".into(),
+            Device::Cuda(i) => format!("cuda:{i}"),
+        }
+    }
+}
+
+/// What the user asked for with `--device`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    Cpu,
+    Cuda,
+    /// CUDA when libtorch sees a GPU, else the CPU.
+    #[default]
+    Auto,
+}
+
+/// Device and precision of a run's models, resolved once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Compute {
+    pub device: Device,
+    pub precision: Precision,
+}
+
+impl Compute {
+    /// The tensor kind of the encoder's activations.
+    pub fn precision_kind(&self) -> tch::Kind {
+        self.precision.kind()
+    }
+
+    /// Resolves `choice` (loading libtorch's CUDA library when it may be used) and checks that
+    /// `precision` runs there (int8 is CPU-only).
+    pub fn resolve(choice: DeviceChoice, precision: Precision) -> Result<Compute, ModelError> {
+        let device = match choice {
+            DeviceChoice::Cpu => Device::Cpu,
+            DeviceChoice::Cuda => match cuda_devices() {
+                Ok(n) if n > 0 => Device::Cuda(0),
+                Ok(_) => {
+                    return Err(ModelError::Device(
+                        "--device cuda: libtorch's CUDA library loaded, but it sees no GPU".into(),
+                    ))
+                }
+                Err(why) => return Err(ModelError::Device(format!("--device cuda: {why}"))),
+            },
+            // int8 has no GPU kernels here: auto keeps an int8 run on the CPU
+            DeviceChoice::Auto if precision == Precision::Int8 => Device::Cpu,
+            DeviceChoice::Auto => match cuda_devices() {
+                Ok(n) if n > 0 => Device::Cuda(0),
+                _ => Device::Cpu,
+            },
+        };
+        let compute = Compute { device, precision };
+        compute.check()?;
+        Ok(compute)
+    }
+
+    /// Whether the precision runs on the device: int8 is CPU-only (fp16 and bf16 run on the CPU
+    /// too, slowly: they are meant for GPUs).
+    pub fn check(&self) -> Result<(), ModelError> {
+        match (self.device, self.precision) {
+            (Device::Cuda(_), Precision::Int8) => Err(ModelError::Device(
+                "--precision int8 runs on the CPU only (fbgemm kernels); use fp32, fp16 or bf16 \
+                 with --device cuda, or --device cpu"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Opens libtorch's CUDA library once and returns how many GPUs libtorch sees, or why CUDA
+/// cannot be used.
+pub fn cuda_devices() -> Result<usize, String> {
+    static LOADED: OnceLock<Result<(), String>> = OnceLock::new();
+    LOADED
+        .get_or_init(|| {
+            // SAFETY: dlopen/dlerror with a NUL-terminated name; the handle is kept for the
+            // life of the process (the library registers itself with libtorch when loaded).
+            unsafe {
+                let h = libc::dlopen(
+                    c"libtorch_cuda.so".as_ptr(),
+                    libc::RTLD_NOW | libc::RTLD_GLOBAL,
+                );
+                if h.is_null() {
+                    let e = libc::dlerror();
+                    let why = if e.is_null() {
+                        "unknown error".to_string()
+                    } else {
+                        std::ffi::CStr::from_ptr(e).to_string_lossy().into_owned()
+                    };
+                    return Err(format!(
+                        "cannot load libtorch_cuda.so ({why}); run a build made with \
+                         `scripts/setup.sh --libtorch 2.11` with LD_LIBRARY_PATH holding the \
+                         lib folder of a CUDA-enabled torch 2.11"
+                    ));
+                }
+            }
+            Ok(())
+        })
+        .clone()?;
+    Ok(tch::Cuda::device_count().max(0) as usize)
+}
