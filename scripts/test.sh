@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command (README, .ci/run): set-up, formatting, lints, all tests.
+# The project's test command (README, .ci/run): set-up, formatting, lints, all tests; then the
+# same tests again against the libtorch 2.11 build flavour (the GPU build, README "GPU"), on
+# the CPU, so that build can never silently rot.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -7,3 +9,5 @@ eval "$(scripts/setup.sh)"
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 cargo test --release --workspace
+eval "$(scripts/setup.sh --libtorch 2.11)"
+cargo test --release --workspace --config "$NEWSMILL_CARGO_CONFIG"

@@ -127,18 +127,16 @@ impl Models {
         Self::load_sharing(paths, opts, None)
     }
 
-    /// The models of another worker: on a GPU, the joint checkpoint's weights are `first`'s
-    /// (one copy on the GPU whatever the number of workers); single-task checkpoints, and
-    /// everything on the CPU, are loaded again (each CPU worker owns its models).
+    /// The models of another worker: the joint checkpoint's weights are `self`'s (one copy in
+    /// memory whatever the number of workers, see `JointModel::share`); single-task checkpoints
+    /// are loaded again (each worker owns its copy).
     pub fn for_another_worker(
         &self,
         paths: &ModelPaths,
         opts: &AnnotateOptions,
     ) -> Result<Models, PipelineError> {
         match &self.joint {
-            Some(j) if opts.ner.compute.device.is_cuda() => {
-                Self::load_sharing(paths, opts, Some(j.share()?))
-            }
+            Some(j) => Self::load_sharing(paths, opts, Some(j.share()?)),
             _ => Self::load(paths, opts),
         }
     }

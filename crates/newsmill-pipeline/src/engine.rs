@@ -23,7 +23,8 @@ use crate::PipelineError;
 /// How work is split.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// Worker threads, each with its own copy of the models.
+    /// Worker threads (each with a handle on the joint model's weights, and its own copy of
+    /// single-task models).
     pub workers: usize,
     /// libtorch intra-op threads per worker.
     pub intra_threads: usize,
