@@ -441,7 +441,10 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     let open = || -> Result<Box<dyn Iterator<Item = Item> + Send>, PipelineError> {
         let reader = source
             .open_until(fields.clone(), Some(stop))
-            .map_err(|e| PipelineError::Input(format!("{}: {e}", args.input)))?;
+            .map_err(|source| PipelineError::Input {
+                input: args.input.clone(),
+                source,
+            })?;
         let opened: Result<()> = (|| {
             let mut sink = sink.borrow_mut();
             match &mut target {
@@ -475,9 +478,8 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
             Ok(())
         })();
         if let Err(e) = opened {
-            let msg = format!("{e:#}");
             *setup_err.borrow_mut() = Some(e);
-            return Err(PipelineError::Output(msg));
+            return Err(PipelineError::OpenOutput);
         }
         Ok(reader)
     };

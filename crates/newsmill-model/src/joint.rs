@@ -594,7 +594,7 @@ struct BatchRead {
 }
 
 fn fwd(e: tch::TchError) -> ModelError {
-    ModelError::Forward(e.to_string())
+    ModelError::Torch(e)
 }
 
 /// A head's softmax probabilities over `input` (any kind; the head runs in fp32), on the CPU.
