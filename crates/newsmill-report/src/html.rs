@@ -247,7 +247,10 @@ struct Page<'a> {
 const CHART_W: f32 = 360.0;
 const ROW_H: f32 = 22.0;
 
-fn chart(rows: Vec<(String, Vec<(f64, &'static str, String)>)>) -> Chart {
+/// A bar of a chart: (value, CSS class, hover text).
+type Part = (f64, &'static str, String);
+
+fn chart(rows: Vec<(String, Vec<Part>)>) -> Chart {
     let max = rows
         .iter()
         .map(|(_, parts)| parts.iter().map(|p| p.0).sum::<f64>())
@@ -609,8 +612,8 @@ pub fn write_report<W: Write>(
     let mut type_counts: BTreeMap<String, usize> = BTreeMap::new();
     // (name, label) → (mentions, articles, stance counts)
     type ActorKey = (String, String);
-    let mut actor_totals: HashMap<ActorKey, (usize, usize, BTreeMap<String, usize>)> =
-        HashMap::new();
+    type ActorTotal = (usize, usize, BTreeMap<String, usize>);
+    let mut actor_totals: HashMap<ActorKey, ActorTotal> = HashMap::new();
     let (mut n_articles, mut n_sent, mut n_ent, mut n_tgt, mut n_warn, mut n_unreadable) =
         (0, 0, 0, 0, 0, 0);
     for r in &corpus.records {
@@ -740,15 +743,14 @@ pub fn write_report<W: Write>(
             (k.clone(), vec![(v as f64, class, format!("{k}: {v}"))])
         })
         .collect();
-    let mut top: Vec<(ActorKey, (usize, usize, BTreeMap<String, usize>))> =
-        actor_totals.into_iter().collect();
+    let mut top: Vec<(ActorKey, ActorTotal)> = actor_totals.into_iter().collect();
     top.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(&b.0)));
     top.truncate(opts.top_actors);
     let actor_rows = top
         .into_iter()
         .map(|((name, label), (mentions, in_articles, counts))| {
             let with_stance: usize = counts.values().sum();
-            let mut parts: Vec<(f64, &'static str, String)> = ordered(&counts)
+            let mut parts: Vec<Part> = ordered(&counts)
                 .into_iter()
                 .map(|(k, v)| {
                     (

@@ -61,9 +61,9 @@ fn hostile_input_renders_as_text() {
         1,
         "the input cannot close the style"
     );
-    assert_eq!(
-        html.matches("</title").count(),
-        1,
+    let head_title = &html[html.find("<title>").unwrap() + 7..html.find("</title>").unwrap()];
+    assert!(
+        !head_title.contains('<'),
         "the input cannot close the title"
     );
     assert!(!html.contains("<img") && !html.contains("<svg onload"));
