@@ -32,7 +32,7 @@ pub struct ReportOptions {
 impl Default for ReportOptions {
     fn default() -> Self {
         ReportOptions {
-            max_articles: 300,
+            max_articles: 200,
             title: None,
             top_actors: 25,
         }
@@ -244,7 +244,7 @@ struct Page<'a> {
     warnings: Vec<ProblemRow>,
 }
 
-const CHART_W: f32 = 360.0;
+const CHART_W: f32 = 300.0;
 const ROW_H: f32 = 22.0;
 
 /// A bar of a chart: (value, CSS class, hover text).
@@ -413,6 +413,8 @@ fn pieces(a: &ArticleOut, notes: &mut Vec<String>) -> Vec<Piece> {
             }
         }
     }
+    // text after the last sentence and mark, or a text with none
+    flush(&mut run, &mut out);
     out
 }
 
@@ -767,7 +769,13 @@ pub fn write_report<W: Write>(
                     format!("no stance: {}", mentions - with_stance),
                 ));
             }
-            (format!("{name} ({label}, {in_articles} articles)"), parts)
+            (
+                format!(
+                    "{name} ({label}, {in_articles} article{})",
+                    if in_articles == 1 { "" } else { "s" }
+                ),
+                parts,
+            )
         })
         .collect();
     let script_hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(SCRIPT));
