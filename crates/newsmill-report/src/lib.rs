@@ -21,10 +21,10 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
+    /// Writing the report or a table failed (askama renders straight into the writer, so a
+    /// template cannot fail otherwise).
     #[error("cannot write the output")]
     Write(#[source] std::io::Error),
-    #[error("cannot render the report")]
-    Template(#[from] askama::Error),
     #[error("cannot write CSV")]
     Csv(#[from] csv::Error),
     #[error("cannot build the Arrow table")]
