@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The project's test command (README, .ci/run): set-up, formatting, lints, all tests; then the
-# same tests again against the libtorch 2.11 build flavour (the GPU build, README "GPU"), on
-# the CPU, so that build can never silently rot.
+# The project's test command (README, .ci/run): set-up, formatting, lints, all tests; the
+# report in a real browser (scripts/browser-test.sh: installs Debian's chromium if missing);
+# then the same tests again against the libtorch 2.11 build flavour (the GPU build, README
+# "GPU"), on the CPU, so that build can never silently rot.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -9,5 +10,6 @@ eval "$(scripts/setup.sh)"
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 cargo test --release --workspace
+bash scripts/browser-test.sh
 eval "$(scripts/setup.sh --libtorch 2.11)"
 cargo test --release --workspace --config "$NEWSMILL_CARGO_CONFIG"

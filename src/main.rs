@@ -3,6 +3,7 @@
 mod bench;
 mod eval;
 mod outfile;
+mod report;
 mod signals;
 mod workers;
 
@@ -60,6 +61,11 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Measure throughput on a corpus (articles/s, wordpieces/s, padding, FLOP/s, peak RSS).
     Bench(bench::BenchArgs),
+    /// Write a self-contained HTML report of annotated JSONL (overview, articles with entities
+    /// highlighted, actors, errors).
+    Report(report::ReportArgs),
+    /// Write one flat table of annotated JSONL as CSV or Parquet (columns: docs/tables.md).
+    Export(report::ExportArgs),
 }
 
 #[derive(Args, Clone)]
@@ -323,6 +329,13 @@ struct AnnotateArgs {
     /// records it already holds, append the rest
     #[arg(long, requires = "output")]
     resume: bool,
+    /// Also write the HTML report of the output (as `newsmill report`) to this file; needs
+    /// -o FILE
+    #[arg(long, requires = "output")]
+    report: Option<PathBuf>,
+    /// With --report: show at most N articles in full (0: all)
+    #[arg(long, requires = "report", default_value_t = newsmill_report::ReportOptions::default().max_articles)]
+    max_articles: usize,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -371,6 +384,9 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     // `--resume`'s run record (then, in `open` below, the models).
     let input_id = outfile::InputIdentity::of(&source);
     let mut target = outfile::Target::plan(args.output.as_deref(), &input_id)?;
+    if args.report.is_some() && !matches!(target, outfile::Target::File(_)) {
+        bail!("--report needs -o FILE (a regular file, not stdout or a device)");
+    }
     // the run record (for `-o FILE` only)
     let record = match &target {
         outfile::Target::File(_) => serde_json::json!({
@@ -536,6 +552,13 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     }
     if let (outfile::Target::File(t), Some(f)) = (&target, work_file.borrow().as_ref()) {
         t.finish(f)?;
+        if let Some(html) = &args.report {
+            let opts = newsmill_report::ReportOptions {
+                max_articles: args.max_articles,
+                ..Default::default()
+            };
+            report::write_report_file(&t.path, html, &opts, args.quiet)?;
+        }
     }
     Ok(if s.errors > 0 {
         ExitCode::from(2)
@@ -626,6 +649,8 @@ fn main() -> ExitCode {
         Command::Annotate(a) => annotate(a),
         Command::Eval(e) => eval::run(e),
         Command::Bench(b) => bench::run(b),
+        Command::Report(r) => report::run_report(r),
+        Command::Export(x) => report::run_export(x),
     };
     match result {
         Ok(code) => code,
