@@ -7,3 +7,7 @@ eval "$(scripts/setup.sh)"
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 cargo test --release --workspace
+# the relocatable bundle, unpacked and run with an empty HOME; then the Spark job that ships it
+# (README "Run on a cluster"; together about @MIN@ minutes, most of it the archive and Spark's start-up)
+bash scripts/bundle-test.sh
+bash scripts/spark-test.sh
