@@ -672,10 +672,7 @@ fn check_resume(source: &Source, fields: &Fields, r: &outfile::Resume) -> Result
 }
 
 fn main() -> ExitCode {
-    if matches!(
-        std::env::args().nth(1).as_deref(),
-        Some("--version" | "-V")
-    ) {
+    if matches!(std::env::args().nth(1).as_deref(), Some("--version" | "-V")) {
         print!("{}", version_text());
         return ExitCode::SUCCESS;
     }

@@ -8,7 +8,7 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::tiny_models;
 use serde_json::Value;
@@ -17,7 +17,12 @@ fn corpus(from: usize, n: usize) -> Vec<u8> {
     let mut out = Vec::new();
     for i in from..from + n {
         let text = format!("Putin met Kim in Moscow on day {i}. The visit was good.");
-        writeln!(out, "{}", serde_json::json!({"id": format!("a{i}"), "text": text})).unwrap();
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"id": format!("a{i}"), "text": text})
+        )
+        .unwrap();
     }
     out
 }
@@ -43,16 +48,20 @@ fn annotate(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    let t0 = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if t0.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
+    // the output is read while the child runs (a full pipe must not stall it)
+    let child = c.spawn().unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
             panic!("newsmill {args:?} still running after 60 s (a hang)");
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    child.wait_with_output().unwrap()
 }
 
 fn records(out: &Output) -> Vec<Value> {
@@ -103,19 +112,28 @@ fn gzip_and_zstd_inputs_give_the_plain_output_by_extension_and_by_magic_bytes() 
         let out = annotate(&[p(&f)]);
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         let want = want.get_or_insert_with(|| out.stdout.clone());
-        assert_eq!(&out.stdout, want, "{name}: output differs from the plain file's");
+        assert_eq!(
+            &out.stdout, want,
+            "{name}: output differs from the plain file's"
+        );
     }
     // stdin: told by magic bytes too
     let mut c = Command::new(env!("CARGO_BIN_EXE_newsmill"));
     let mut child = c
         .env_remove("NEWSMILL_MODELS")
         .args(["annotate", "-", "-q", "--models", p(tiny_models())])
+        .args(["--job-articles", "4"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(&zstd(&plain)).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&zstd(&plain))
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(Some(&out.stdout), want.as_ref());
@@ -153,7 +171,10 @@ fn corrupt_streams_end_in_an_error_naming_the_file_and_byte_offset() {
         if code == Some(1) {
             // a run error: said, naming the file and the offset
             let e = stderr(&out);
-            assert!(e.contains(name) && e.contains("compressed byte"), "{name}: {e}");
+            assert!(
+                e.contains(name) && e.contains("compressed byte"),
+                "{name}: {e}"
+            );
             continue;
         }
         assert_eq!(code, Some(2), "{name}: {}", stderr(&out));
@@ -165,10 +186,16 @@ fn corrupt_streams_end_in_an_error_naming_the_file_and_byte_offset() {
             msg.contains(name) && msg.contains("compressed byte"),
             "{name}: {msg}"
         );
-        assert!(
-            recs[..recs.len() - 1].iter().all(|r| r.get("error").is_none()),
-            "{name}: the records before the corruption are annotated"
-        );
+        // flipped bytes inside a deflate block can decode to garbled lines (error records of
+        // their own) before the CRC or the decoder notices; cut streams cannot
+        if name != "flipped.jsonl.gz" {
+            assert!(
+                recs[..recs.len() - 1]
+                    .iter()
+                    .all(|r| r.get("error").is_none()),
+                "{name}: the records before the corruption are annotated"
+            );
+        }
         assert!(recs.len() < 402, "{name}");
     }
     // a file named .gz that is not gzip data is refused, not read as text
@@ -176,7 +203,11 @@ fn corrupt_streams_end_in_an_error_naming_the_file_and_byte_offset() {
     std::fs::write(&f, &plain).unwrap();
     let out = annotate(&[p(&f)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("plain-named.jsonl.gz"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("plain-named.jsonl.gz"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -224,8 +255,11 @@ fn several_inputs_and_globs_are_one_corpus_in_order() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("gone.jsonl"));
     // a later input corrupt from its first bytes: an error record naming it, the rest read
-    std::fs::write(dir.join("z.jsonl.gz"), b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage")
-        .unwrap();
+    std::fs::write(
+        dir.join("z.jsonl.gz"),
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage",
+    )
+    .unwrap();
     let out = annotate(&[
         p(&dir.join("b.jsonl")),
         p(&dir.join("z.jsonl.gz")),
@@ -233,7 +267,10 @@ fn several_inputs_and_globs_are_one_corpus_in_order() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(ids(&out), ["a3", "a4", "null", "a5", "a6"]);
-    let msg = records(&out)[2]["error"]["message"].as_str().unwrap().to_string();
+    let msg = records(&out)[2]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(msg.contains("z.jsonl.gz"), "{msg}");
 }
 
@@ -255,14 +292,20 @@ fn resume_works_over_several_inputs_and_refuses_another_list() {
         .take(12)
         .map(<[u8]>::len)
         .sum();
-    let f = std::fs::OpenOptions::new().write(true).open(&out_path).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&out_path)
+        .unwrap();
     f.set_len(keep as u64 + 10).unwrap();
     drop(f);
     // another list of inputs is refused, nothing changed
     let other = annotate(&[p(&b), p(&a), "-o", o, "--resume"]);
     assert_eq!(other.status.code(), Some(1), "{}", stderr(&other));
     assert!(stderr(&other).contains("input"), "{}", stderr(&other));
-    assert_eq!(std::fs::metadata(&out_path).unwrap().len(), keep as u64 + 10);
+    assert_eq!(
+        std::fs::metadata(&out_path).unwrap().len(),
+        keep as u64 + 10
+    );
     let resumed = annotate(&[p(&a), p(&b), "-o", o, "--resume"]);
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     assert_eq!(std::fs::read(&out_path).unwrap(), whole);
