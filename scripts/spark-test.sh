@@ -58,7 +58,7 @@ for _ in 1 2 3; do
 done
 
 t2=$(now)
-submit "$tmp/bbc200.jsonl" --output "$tmp/out" --partitions 2
+submit "$tmp/bbc200.jsonl" --output "$tmp/out" --partitions 2 --stats "$tmp/stats.json"
 t3=$(now)
 "$VENV/bin/python" scripts/spark-check.py same "$tmp"
 

@@ -113,6 +113,7 @@ def main():
     ap.add_argument("--newsmill-args", default="",
                     help="more newsmill annotate options, e.g. '--precision int8 --tasks ner' "
                          "(default: --workers spark.task.cpus)")
+    ap.add_argument("--stats", help="also write the run's counts and times to this local file")
     args = ap.parse_args()
 
     t0 = time.time()
@@ -146,9 +147,15 @@ def main():
 
     records = written.count()
     errors = written.filter(lambda line: '"error"' in line and "error" in json.loads(line)).count()
-    print(json.dumps({"records": records, "errors": errors,
-                      "spark_startup_s": round(t_ready - t0, 2),
-                      "annotate_and_write_s": round(t_done - t_ready, 2)}), file=sys.stderr)
+    table = spark.read.parquet(os.path.join(args.output, "entities"))
+    stats = {"records": records, "errors": errors,
+             "entity_rows": table.count(), "entity_columns": table.columns,
+             "spark_startup_s": round(t_ready - t0, 2),
+             "annotate_and_write_s": round(t_done - t_ready, 2)}
+    print(json.dumps(stats), file=sys.stderr)
+    if args.stats:
+        with open(args.stats, "w", encoding="utf-8") as f:
+            json.dump(stats, f)
     spark.stop()
 
 
