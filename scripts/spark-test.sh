@@ -10,6 +10,7 @@
 # Prints the measurements the README quotes: articles/s of plain newsmill and of the Spark job
 # on the same 200 articles, and the model load per partition (a newsmill run on empty input).
 set -euo pipefail
+started=$(date +%s)
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 PYSPARK=4.3.0
@@ -78,4 +79,4 @@ rate() { python3 -c "import sys; print(f'{200 / float(sys.argv[1]):.2f}')" "$1";
 echo "spark-test: plain newsmill annotate: 200 articles in ${plain_s} s = $(rate "$plain_s") art/s" >&2
 echo "spark-test: Spark local[2], whole spark-submit (JVM start included): 200 articles in ${spark_s} s = $(rate "$spark_s") art/s" >&2
 echo "spark-test: model load per partition (bundle, newsmill annotate on empty input, 3 runs): ${load[*]} s" >&2
-echo "spark-test: ok" >&2
+echo "spark-test: ok ($(( $(date +%s) - started )) s)" >&2
