@@ -500,13 +500,9 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     let open = || -> Result<Box<dyn Iterator<Item = Item> + Send>, PipelineError> {
         let reader = source
             .open_counted(fields.clone(), Some(stop), Some(bytes_read.clone()))
-            .map_err(|e| {
-                let name = source.parts()[0].name();
-                if e.to_string().starts_with(&name) {
-                    PipelineError::Input(e.to_string())
-                } else {
-                    PipelineError::Input(format!("{name}: {e}"))
-                }
+            .map_err(|source_err| PipelineError::Input {
+                input: source.parts()[0].name(),
+                source: source_err,
             })?;
         let opened: Result<()> = (|| {
             let mut sink = sink.borrow_mut();
@@ -541,9 +537,8 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
             Ok(())
         })();
         if let Err(e) = opened {
-            let msg = format!("{e:#}");
             *setup_err.borrow_mut() = Some(e);
-            return Err(PipelineError::Output(msg));
+            return Err(PipelineError::OpenOutput);
         }
         Ok(reader)
     };

@@ -12,8 +12,9 @@ use crate::RunArgs;
 const WORKER_OVERHEAD: u64 = 64 << 20;
 
 /// The number of workers to start: `requested`, but no more than the jobs the input can make
-/// (each worker loads its own models, so an idle one only costs memory) and than the memory
-/// available for one copy of the models each. Says so when an explicit `--workers` is capped.
+/// (an idle worker only costs memory) and than the memory available: the joint checkpoint's
+/// weights exist once (the workers share them), single-task checkpoints once per worker. Says
+/// so when an explicit `--workers` is capped.
 pub fn cap(
     requested: usize,
     explicit: bool,
@@ -40,13 +41,15 @@ pub fn cap(
         }
     }
     if n > 1 {
-        let per_worker = worker_bytes(paths, opts, engine.intra_threads);
+        let (shared, per_worker) = worker_bytes(paths, opts, engine.intra_threads);
         if let Some(avail) = available_memory() {
-            let by_memory = (avail / 4 * 3 / per_worker.max(1)).max(1) as usize;
+            let room = (avail / 4 * 3).saturating_sub(shared);
+            let by_memory = (room / per_worker.max(1)).max(1) as usize;
             if by_memory < n {
                 eprintln!(
-                    "newsmill: warning: {n} workers would need about {} MiB (about {} MiB each: one copy of the models per worker) but {} MiB are available: {by_memory} worker(s) start",
-                    (per_worker * n as u64) >> 20,
+                    "newsmill: warning: {n} workers would need about {} MiB ({} MiB of shared weights, about {} MiB per worker) but {} MiB are available: {by_memory} worker(s) start",
+                    (shared + per_worker * n as u64) >> 20,
+                    shared >> 20,
                     per_worker >> 20,
                     avail >> 20
                 );
@@ -57,9 +60,10 @@ pub fn cap(
     n
 }
 
-/// Estimated memory of one worker: its fp32 weights (twice: libtorch's copy and the load
-/// buffers; int8 keeps fp32 weights and adds the packed ones) plus activations.
-fn worker_bytes(paths: &ModelPaths, opts: &AnnotateOptions, intra_threads: usize) -> u64 {
+/// Estimated memory: (weights shared by every worker — the joint checkpoint's; per worker —
+/// its single-task checkpoints and activations). Weights count twice (libtorch's copy and the
+/// load buffers; int8 keeps fp32 weights and adds the packed ones).
+fn worker_bytes(paths: &ModelPaths, opts: &AnnotateOptions, intra_threads: usize) -> (u64, u64) {
     let t = opts.tasks;
     let used: [(bool, &Option<PathBuf>); 3] = [
         (t.ner, &paths.ner),
@@ -68,15 +72,18 @@ fn worker_bytes(paths: &ModelPaths, opts: &AnnotateOptions, intra_threads: usize
     ];
     // a joint checkpoint answers every task that has no folder of its own, once
     let joint = used.iter().any(|(on, p)| *on && p.is_none());
-    let weights: u64 = used
+    let size = |p: &PathBuf| std::fs::metadata(p.join("model.safetensors")).map_or(0, |m| m.len());
+    let own: u64 = used
         .iter()
         .filter(|(on, _)| *on)
         .filter_map(|(_, p)| p.as_ref())
-        .chain(paths.joint.as_ref().filter(|_| joint))
-        .filter_map(|p| std::fs::metadata(p.join("model.safetensors")).ok())
-        .map(|m| m.len())
+        .map(size)
         .sum();
-    2 * weights + WORKER_OVERHEAD * intra_threads.max(1) as u64
+    let shared = paths.joint.as_ref().filter(|_| joint).map_or(0, size);
+    (
+        2 * shared,
+        2 * own + WORKER_OVERHEAD * intra_threads.max(1) as u64,
+    )
 }
 
 /// Memory available to this process: MemAvailable, or the cgroup's limit if lower.

@@ -224,3 +224,102 @@ fn checkpoint_errors_name_file_and_field() {
         }
     }
 }
+
+/// Items of the tiny joint model: the windows of a few sentences, special tokens included.
+fn tiny_items(model: &newsmill_model::JointModel) -> Vec<newsmill_model::JointItem> {
+    let e = &model.encoder;
+    [
+        "the minister met the bridge engineers",
+        "a bridge",
+        "engineers of the port met the minister on monday",
+    ]
+    .iter()
+    .map(|s| {
+        let words: Vec<&str> = s.split(' ').collect();
+        let enc = e.encode_words(&words).expect("encodes");
+        let mut ids = vec![e.cls_id];
+        ids.extend(&enc.ids);
+        ids.push(e.sep_id);
+        let types = (0..ids.len() as u32).map(|i| i % 4).collect();
+        newsmill_model::JointItem {
+            windows: vec![(ids, types)],
+        }
+    })
+    .collect()
+}
+
+/// Token, first-position and span outputs of every item, one batch per item.
+type Outs = Vec<(Vec<Vec<f32>>, Vec<Vec<f32>>, Vec<Vec<f32>>)>;
+
+fn run_items(model: &newsmill_model::JointModel, items: &[newsmill_model::JointItem]) -> Outs {
+    let heads = newsmill_model::JointHeads {
+        token: Some(0),
+        first: vec![1],
+        span: Some(2),
+    };
+    (0..items.len())
+        .map(|i| {
+            let decode = |_: usize, probs: &[Vec<f32>]| {
+                // score the span of the first two wordpieces
+                let spans = vec![newsmill_model::SpanRequest {
+                    window: 0,
+                    positions: 1..3,
+                }];
+                (probs.to_vec(), spans)
+            };
+            let (mut outs, _) = model.run_batch(items, &[i], &heads, &decode).expect("runs");
+            let o = outs.remove(0);
+            (o.decoded, o.first, o.spans)
+        })
+        .collect()
+}
+
+#[test]
+fn workers_sharing_one_copy_of_the_weights_get_what_one_worker_gets() {
+    // on a GPU the workers share one loaded model (JointModel::share); the CPU runs the same code
+    let dir = tiny_joint().join("joint");
+    let model =
+        newsmill_model::JointModel::load(&dir, newsmill_model::Compute::default()).expect("loads");
+    let items = tiny_items(&model);
+    let alone = run_items(&model, &items);
+    assert!(!alone[0].0.is_empty() && !alone[0].1[0].is_empty() && !alone[0].2[0].is_empty());
+    let handles: Vec<newsmill_model::JointModel> = (0..4).map(|_| model.share()).collect();
+    let shared: Vec<Outs> = std::thread::scope(|s| {
+        let jobs: Vec<_> = handles
+            .iter()
+            .map(|h| s.spawn(|| (0..5).map(|_| run_items(h, &items)).last().unwrap()))
+            .collect();
+        jobs.into_iter().map(|j| j.join().unwrap()).collect()
+    });
+    for out in shared {
+        assert_eq!(out, alone);
+    }
+}
+
+#[test]
+fn device_and_precision_errors_are_clear() {
+    let models = tiny_joint().display().to_string();
+    let input = examples();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["annotate", input.as_str(), "--models", &models, "-q"];
+        args.extend(extra);
+        newsmill(&args, None)
+    };
+    if newsmill_model::cuda_devices().map_or(true, |n| n == 0) {
+        // no CUDA here: asking for it is an error that says what to do, not a fallback
+        let out = run(&["--device", "cuda"]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--device cuda:"), "{err}");
+        // auto falls back to the CPU
+        assert_success(&run(&["--device", "auto"]));
+    }
+    let err = newsmill_model::Compute {
+        device: newsmill_model::Device::Cuda(0),
+        precision: newsmill_model::Precision::Int8,
+    }
+    .check()
+    .expect_err("int8 is CPU-only")
+    .to_string();
+    assert!(err.contains("int8 runs on the CPU only"), "{err}");
+}

@@ -128,3 +128,55 @@ fn default_model_output_matches_the_libtorch_2_4_reference() {
     assert!(compared > 100, "only {compared} probabilities compared");
     eprintln!("{compared} probabilities within {worst:e} of the reference");
 }
+
+#[test]
+fn fp16_and_bf16_stay_close_to_fp32() {
+    // the GPU precisions, run on the CPU: the same entities, probabilities within 0.05
+    let models = std::env::var("NEWSMILL_MODELS").expect("NEWSMILL_MODELS is not set");
+    let input = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/articles.jsonl");
+    let run = |precision: &str| {
+        let out = common::newsmill(
+            &[
+                "annotate",
+                input.to_str().unwrap(),
+                "--models",
+                &models,
+                "--device",
+                "cpu",
+                "--precision",
+                precision,
+                "-q",
+            ],
+            None,
+        );
+        assert_success(&out);
+        let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect();
+        digest(&records)
+    };
+    let want = run("fp32");
+    for precision in ["bf16", "fp16"] {
+        let got = run(precision);
+        for (g, w) in got.as_array().unwrap().iter().zip(want.as_array().unwrap()) {
+            assert_eq!(g["entities"], w["entities"], "{precision}: {}", w["id"]);
+            for (a, b) in g["probs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(w["probs"].as_array().unwrap())
+            {
+                let d = (a[1].as_f64().unwrap() - b[1].as_f64().unwrap()).abs();
+                assert!(
+                    d < 0.05,
+                    "{precision} {} {}: {} vs fp32 {}",
+                    w["id"],
+                    b[0],
+                    a[1],
+                    b[1]
+                );
+            }
+        }
+    }
+}

@@ -422,6 +422,9 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="smoke runs: first N examples of every task")
     ap.add_argument("--init", help="start from this joint checkpoint folder (a continuation run) instead of the backbone")
     ap.add_argument("--ner-repeat", type=int, default=1, help="NER batches per epoch: every sentence this many times")
+    ap.add_argument("--stance-repeat", type=int, default=1, help="stance batches per epoch: every sentence this many times")
+    ap.add_argument("--ner-share", type=float, default=1.0, help="share of the NER batches used per epoch (after --ner-repeat)")
+    ap.add_argument("--tone-share", type=float, default=1.0, help="share of the tone batches used per epoch")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     set_seed(SEED)
@@ -493,7 +496,15 @@ def main():
     frozen = {"bert.embeddings.word_embeddings.weight"}
 
     sst_per_epoch = int(len(sst_tr) * args.sst2_share)
-    n_batches = sum(math.ceil(n / args.batch) for n in (len(ner_tr) * args.ner_repeat, len(stance_tr), len(tone_tr), sst_per_epoch))
+    n_batches = sum(
+        math.ceil(n / args.batch)
+        for n in (
+            len(ner_tr) * args.ner_repeat * args.ner_share,
+            len(stance_tr) * args.stance_repeat,
+            len(tone_tr) * args.tone_share,
+            sst_per_epoch,
+        )
+    )
     total = n_batches * args.epochs
     # encoder and heads: separate learning rates (the heads start from scratch); AdamW, weight
     # decay 0.01 except biases and LayerNorm, linear warm-up over 10% of the steps, linear decay
@@ -531,9 +542,16 @@ def main():
         def blocks(data):
             return length_batches([len(x[0]) for x in data], args.batch, rng, shuffle=False)
 
-        plan = [("ner", b) for _ in range(args.ner_repeat) for b in blocks(ner_tr)]
-        plan += [("stance", b) for b in blocks(stance_tr)]
-        plan += [("tone", b) for b in blocks(tone_tr)]
+        def share(batches, p):
+            # the first p of the batches in a shuffled order (all of them when p >= 1)
+            if p >= 1.0:
+                return batches
+            rng.shuffle(batches)
+            return batches[: math.ceil(len(batches) * p)]
+
+        plan = share([("ner", b) for _ in range(args.ner_repeat) for b in blocks(ner_tr)], args.ner_share)
+        plan += [("stance", b) for _ in range(args.stance_repeat) for b in blocks(stance_tr)]
+        plan += share([("tone", b) for b in blocks(tone_tr)], args.tone_share)
         sst_sub = [sst_tr[i] for i in sst_idx]
         plan += [("sentiment", [sst_idx[j] for j in b]) for b in blocks(sst_sub)]
         rng.shuffle(plan)

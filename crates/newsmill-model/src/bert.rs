@@ -147,12 +147,97 @@ pub struct BertForward {
     classifier: Option<Linear>,
 }
 
+/// Another handle on the same tensors (`Tensor::shallow_clone`): worker threads each own a
+/// handle, the weights exist once. Inference only reads them (libtorch's reference counts are
+/// atomic), so handles run side by side without a lock.
+trait Shallow {
+    fn shallow(&self) -> Self;
+}
+
+impl Shallow for Tensor {
+    fn shallow(&self) -> Self {
+        self.shallow_clone()
+    }
+}
+
+impl<A: Shallow, B: Shallow> Shallow for (A, B) {
+    fn shallow(&self) -> Self {
+        (self.0.shallow(), self.1.shallow())
+    }
+}
+
+impl<T: Shallow> Shallow for Option<T> {
+    fn shallow(&self) -> Self {
+        self.as_ref().map(Shallow::shallow)
+    }
+}
+
+impl Shallow for Linear {
+    fn shallow(&self) -> Self {
+        match self {
+            Linear::F32 { w, b } => Linear::F32 {
+                w: w.shallow(),
+                b: b.shallow(),
+            },
+            Linear::Int8(q) => Linear::Int8(QuantLinear {
+                q: q.q.shallow(),
+                packed: q.packed.shallow(),
+                col_offsets: q.col_offsets.shallow(),
+                scales: q.scales.shallow(),
+                zeros: q.zeros.shallow(),
+                b: q.b.shallow(),
+            }),
+        }
+    }
+}
+
+impl Shallow for Layer {
+    fn shallow(&self) -> Self {
+        Layer {
+            qkv: self.qkv.shallow(),
+            attn_out: self.attn_out.shallow(),
+            attn_ln: self.attn_ln.shallow(),
+            inter: self.inter.shallow(),
+            out: self.out.shallow(),
+            out_ln: self.out_ln.shallow(),
+        }
+    }
+}
+
+impl Shallow for ClsOnly {
+    fn shallow(&self) -> Self {
+        ClsOnly {
+            kv: self.kv.shallow(),
+            q: self.q.shallow(),
+            attn_out: self.attn_out.shallow(),
+            inter: self.inter.shallow(),
+            out: self.out.shallow(),
+        }
+    }
+}
+
 fn get<'a>(vars: &'a HashMap<String, Tensor>, name: &str) -> Result<&'a Tensor, String> {
     vars.get(name)
         .ok_or_else(|| format!("no variable `{name}`"))
 }
 
 impl BertForward {
+    /// Another handle on the same weights, for another worker thread (see `Shallow`).
+    pub fn share(&self) -> BertForward {
+        BertForward {
+            word: self.word.shallow(),
+            pos: self.pos.shallow(),
+            types: self.types.shallow(),
+            emb_ln: self.emb_ln.shallow(),
+            layers: self.layers.iter().map(Shallow::shallow).collect(),
+            heads: self.heads,
+            eps: self.eps,
+            pooler: self.pooler.shallow(),
+            cls_only: self.cls_only.shallow(),
+            classifier: self.classifier.shallow(),
+        }
+    }
+
     /// Builds from the variables of a loaded rust-bert BERT classifier (Hugging Face names);
     /// `quantize`: int8 encoder Linear layers. `head` `None`: the encoder alone (all layers for
     /// every position, the pooler when the variables have one), read by [`BertForward::hidden`].

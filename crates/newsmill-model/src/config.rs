@@ -105,13 +105,13 @@ impl ModelConfig {
                 path: path.to_path_buf(),
             });
         }
-        let text = std::fs::read_to_string(path).map_err(|e| ModelError::Read {
+        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            source,
         })?;
-        let raw: Value = serde_json::from_str(&text).map_err(|e| ModelError::BadJson {
+        let raw: Value = serde_json::from_str(&text).map_err(|source| ModelError::BadJson {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            source,
         })?;
         Self::from_value(path, raw)
     }

@@ -10,10 +10,18 @@ pub enum ModelError {
         "{path}: missing (a model folder needs config.json, tokenizer.json and model.safetensors)"
     )]
     MissingFile { path: PathBuf },
-    #[error("{path}: cannot read: {reason}")]
-    Read { path: PathBuf, reason: String },
-    #[error("{path}: invalid JSON: {reason}")]
-    BadJson { path: PathBuf, reason: String },
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: invalid JSON: {source}")]
+    BadJson {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("{path}: field `{field}`: {reason}")]
     BadField {
         path: PathBuf,
@@ -49,4 +57,6 @@ pub enum ModelError {
     Device(String),
     #[error("model forward pass failed: {0}")]
     Forward(String),
+    #[error("model forward pass failed: {0}")]
+    Torch(#[from] tch::TchError),
 }

@@ -33,9 +33,10 @@ struct Net {
     heads: Vec<LoadedHead>,
 }
 
-/// A joint checkpoint loaded for inference. On the CPU each worker thread loads its own; on a
-/// GPU the workers share one copy of the weights ([`JointModel::share`]) and take turns on it
-/// (one batch on the GPU at a time; preparing and decoding run beside it on the CPU workers).
+/// A joint checkpoint loaded for inference. The weights are loaded once: every worker thread
+/// gets a handle on them ([`JointModel::share`]). On the CPU each handle runs on its own; on a
+/// GPU the handles take turns (one batch on the GPU at a time; preparing and decoding run beside
+/// it on the CPU workers).
 pub struct JointModel {
     pub config: ModelConfig,
     pub spec: JointSpec,
@@ -216,9 +217,27 @@ impl JointModel {
         })
     }
 
-    /// Another handle on the same loaded weights (for another worker thread): the GPU holds
-    /// one copy of the model whatever the number of workers.
+    /// Another handle on the same loaded weights (for another worker thread): memory (RAM or
+    /// GPU) holds one copy of the model whatever the number of workers. On a GPU the handles
+    /// share one lock (batches take turns); on the CPU each has its own and they run side by
+    /// side.
     pub fn share(&self) -> JointModel {
+        let net = if self.compute.device.is_cuda() {
+            Arc::clone(&self.net)
+        } else {
+            let own = self.net.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::new(Mutex::new(Net {
+                bert: own.bert.share(),
+                heads: own
+                    .heads
+                    .iter()
+                    .map(|h| LoadedHead {
+                        w: h.w.shallow_clone(),
+                        b: h.b.shallow_clone(),
+                    })
+                    .collect(),
+            }))
+        };
         JointModel {
             config: self.config.clone(),
             spec: self.spec.clone(),
@@ -227,7 +246,7 @@ impl JointModel {
             identity: self.identity.clone(),
             compute: self.compute,
             heads: self.heads.clone(),
-            net: Arc::clone(&self.net),
+            net,
         }
     }
 
@@ -575,7 +594,7 @@ struct BatchRead {
 }
 
 fn fwd(e: tch::TchError) -> ModelError {
-    ModelError::Forward(e.to_string())
+    ModelError::Torch(e)
 }
 
 /// A head's softmax probabilities over `input` (any kind; the head runs in fp32), on the CPU.

@@ -286,8 +286,7 @@ impl Classifier {
         .to_device(Device::Cpu);
         let numel = out.numel();
         let mut probs = vec![0f32; numel];
-        out.f_copy_data(&mut probs, numel)
-            .map_err(|e| ModelError::Forward(e.to_string()))?;
+        out.f_copy_data(&mut probs, numel)?;
         let expected = match self.head {
             Head::Token => batch.rows * batch.cols * labels,
             Head::Sequence => batch.rows * labels,
@@ -340,9 +339,9 @@ pub fn model_identity(dir: &Path, weights: &[u8]) -> String {
 
 /// The bytes of a safetensors file.
 pub(crate) fn read_weights(path: &Path) -> Result<Vec<u8>, ModelError> {
-    std::fs::read(path).map_err(|e| ModelError::Read {
+    std::fs::read(path).map_err(|source| ModelError::Read {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source,
     })
 }
 

@@ -12,18 +12,18 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
-use crate::annotate::{
-    annotate_group, install_worker_models, with_worker_models, AnnotateOptions, GroupStats,
-    ModelPaths, Models,
-};
+use crate::annotate::{annotate_group, GroupStats};
 use crate::input::Item;
+use crate::models::{install_worker_models, with_worker_models, Models};
+use crate::options::{AnnotateOptions, ModelPaths};
 
 use crate::PipelineError;
 
 /// How work is split.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// Worker threads, each with its own copy of the models.
+    /// Worker threads (each with a handle on the joint model's weights, and its own copy of
+    /// single-task models).
     pub workers: usize,
     /// libtorch intra-op threads per worker.
     pub intra_threads: usize,
@@ -104,7 +104,7 @@ pub fn run_with(
         .thread_name(|i| format!("newsmill-worker-{i}"))
         .start_handler(move |_| newsmill_model::set_torch_threads(intra))
         .build()
-        .map_err(|e| PipelineError::Threads(e.to_string()))?;
+        .map_err(PipelineError::Threads)?;
     // each worker thread takes one set of models for good
     let slots: Mutex<Vec<Option<Models>>> =
         Mutex::new(worker_models.into_iter().map(Some).collect());
@@ -116,9 +116,7 @@ pub fn run_with(
         models.is_some_and(install_worker_models)
     });
     if installed.iter().any(|ok| !ok) {
-        return Err(PipelineError::Threads(
-            "could not give every worker its models".into(),
-        ));
+        return Err(PipelineError::WorkerModels);
     }
 
     let mut summary = RunSummary {
@@ -182,7 +180,7 @@ pub fn run_with(
         }
     });
     if let Some(e) = write_err {
-        return Err(PipelineError::Output(e.to_string()));
+        return Err(PipelineError::Output(e));
     }
     summary.elapsed = started.elapsed();
     summary.interrupted = stop.load(Ordering::SeqCst);

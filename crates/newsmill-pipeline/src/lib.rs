@@ -5,11 +5,15 @@ mod annotate;
 mod engine;
 pub mod input;
 mod joint;
+mod models;
+mod options;
 pub mod output;
 
-pub use annotate::{annotate_group, AnnotateOptions, GroupStats, ModelPaths, Models, Tasks};
+pub use annotate::{annotate_group, GroupStats};
 pub use engine::{run_with, EngineOptions, RunSummary};
 pub use joint::{JointModels, JointResult, JointText, JointUses};
+pub use models::Models;
+pub use options::{AnnotateOptions, ModelPaths, Tasks};
 
 /// Errors that stop a whole run (record-level problems become error records instead).
 #[derive(Debug, thiserror::Error)]
@@ -22,10 +26,19 @@ pub enum PipelineError {
     Stance(#[from] newsmill_stance::StanceError),
     #[error(transparent)]
     Model(#[from] newsmill_model::ModelError),
-    #[error("cannot read input {0}")]
-    Input(String),
+    #[error("cannot read input {input}: {source}")]
+    Input {
+        input: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot write output: {0}")]
-    Output(String),
+    Output(#[source] std::io::Error),
+    /// The output could not be opened; the caller holds the cause.
+    #[error("cannot open the output")]
+    OpenOutput,
     #[error("cannot start worker threads: {0}")]
-    Threads(String),
+    Threads(#[source] rayon::ThreadPoolBuildError),
+    #[error("could not give every worker its models")]
+    WorkerModels,
 }

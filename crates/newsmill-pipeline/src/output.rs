@@ -3,8 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use newsmill_stance::{Actor, Scored};
+use newsmill_stance::{group_actors, mean_stance, Actor, Mention, Scored};
+use newsmill_text::CharIndex;
 use serde::{Deserialize, Serialize};
+
+use crate::annotate::Work;
+use crate::input::BadRecord;
+use crate::options::AnnotateOptions;
 
 /// Bumped whenever the output changes shape.
 pub const SCHEMA_VERSION: &str = "1.2";
@@ -134,4 +139,179 @@ pub struct ErrorOut {
 pub struct ErrorBody {
     pub kind: String,
     pub message: String,
+}
+
+// Rendering: one annotated group's results as output lines.
+
+pub(crate) fn error_line(b: &BadRecord) -> String {
+    let out = ErrorOut {
+        schema_version: SCHEMA_VERSION.into(),
+        id: b.id.clone(),
+        record: b.record.clone(),
+        error: ErrorBody {
+            kind: b.kind.into(),
+            message: b.message.clone(),
+        },
+    };
+    serde_json::to_string(&out).expect("output records serialize")
+}
+
+pub(crate) fn render(w: &Work, opts: &AnnotateOptions, models: &ModelsOut) -> String {
+    let text = &w.article.text;
+    let ci = CharIndex::new(text);
+    let sentences: Vec<SentenceOut> = w
+        .sentences
+        .iter()
+        .enumerate()
+        .map(|(i, s)| SentenceOut {
+            start: ci.char_of(s.start),
+            end: ci.char_of(s.end),
+            sentiment: w.sentiments.get(i).cloned().flatten(),
+        })
+        .collect();
+    let mut entities: Vec<EntityOut> = w
+        .entities
+        .iter()
+        .enumerate()
+        .map(|(i, e)| EntityOut {
+            text: text[e.start..e.end].to_string(),
+            label: e.label.clone(),
+            start: ci.char_of(e.start),
+            end: ci.char_of(e.end),
+            score: e.score,
+            sentence: e.sentence,
+            stance: w.stances.get(i).cloned().flatten(),
+            actor: 0,
+        })
+        .collect();
+    let mut targets: Vec<TargetOut> = w
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, &(span, si, ti))| TargetOut {
+            text: span.slice(text).to_string(),
+            target: opts.targets[ti].clone(),
+            start: ci.char_of(span.start),
+            end: ci.char_of(span.end),
+            sentence: si,
+            stance: w.target_stances.get(i).cloned().flatten(),
+            actor: 0,
+        })
+        .collect();
+    let actors = build_actors(&mut entities, &mut targets);
+    let summary = summarize(&sentences, &entities, &targets, &actors);
+    let mut warnings = w.article.warnings.clone();
+    if w.sentences.is_empty() {
+        warnings.push("empty text: nothing to annotate".into());
+    }
+    let out = ArticleOut {
+        schema_version: SCHEMA_VERSION.into(),
+        id: w.article.id.clone(),
+        title: w.article.title.clone(),
+        text: opts.include_text.then(|| text.clone()),
+        chars: ci.char_len(),
+        sentences,
+        entities,
+        targets,
+        actors,
+        summary,
+        models: models.clone(),
+        warnings,
+    };
+    serde_json::to_string(&out).expect("output records serialize")
+}
+
+/// Actors of the entities (grouped by newsmill-stance's rules) followed by one actor per user
+/// target that matched; sets each mention's `actor`.
+fn build_actors(entities: &mut [EntityOut], targets: &mut [TargetOut]) -> Vec<ActorOut> {
+    let mentions: Vec<Mention> = entities
+        .iter()
+        .map(|e| Mention {
+            text: &e.text,
+            label: &e.label,
+            start: e.start,
+            stance: e.stance.as_ref(),
+        })
+        .collect();
+    let (groups, actor_of) = group_actors(&mentions);
+    let mut actors: Vec<ActorOut> = groups
+        .into_iter()
+        .map(|actor| ActorOut {
+            kind: "entity".into(),
+            actor,
+        })
+        .collect();
+    for (e, a) in entities.iter_mut().zip(actor_of) {
+        e.actor = a;
+    }
+    let mut by_target: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        match by_target.iter_mut().find(|(name, _)| *name == t.target) {
+            Some((_, v)) => v.push(i),
+            None => by_target.push((t.target.clone(), vec![i])),
+        }
+    }
+    for (name, ids) in by_target {
+        let (stance, stance_counts) =
+            mean_stance(ids.iter().filter_map(|&i| targets[i].stance.as_ref()));
+        let idx = actors.len();
+        for &i in &ids {
+            targets[i].actor = idx;
+        }
+        actors.push(ActorOut {
+            kind: "target".into(),
+            actor: Actor {
+                name,
+                label: "TARGET".into(),
+                mentions: ids.len(),
+                first: targets[ids[0]].start,
+                mention_ids: ids,
+                stance,
+                stance_counts,
+            },
+        });
+    }
+    actors
+}
+
+/// Counts, the tone (mean sentence sentiment) and the most salient actors (most mentions, then
+/// earliest), at most five.
+fn summarize(
+    sentences: &[SentenceOut],
+    entities: &[EntityOut],
+    targets: &[TargetOut],
+    actors: &[ActorOut],
+) -> SummaryOut {
+    let (tone, counts) = mean_stance(sentences.iter().filter_map(|s| s.sentiment.as_ref()));
+    let mut order: Vec<usize> = (0..actors.len())
+        .filter(|&i| actors[i].kind == "entity")
+        .collect();
+    order.sort_by_key(|&i| {
+        (
+            std::cmp::Reverse(actors[i].actor.mentions),
+            actors[i].actor.first,
+        )
+    });
+    order.truncate(5);
+    SummaryOut {
+        sentences: sentences.len(),
+        entities: entities.len(),
+        targets: targets.len(),
+        actors: actors.len(),
+        tone: tone.map(|t| ToneOut {
+            label: t.label,
+            score: t.score,
+            mean: t.probs,
+            counts,
+        }),
+        salient: order
+            .into_iter()
+            .map(|i| SalientOut {
+                actor: i,
+                name: actors[i].actor.name.clone(),
+                label: actors[i].actor.label.clone(),
+                mentions: actors[i].actor.mentions,
+            })
+            .collect(),
+    }
 }

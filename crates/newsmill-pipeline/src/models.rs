@@ -1,0 +1,185 @@
+//! The models of the workers: loading them once per run (the joint model's weights shared by
+//! every worker, single-task models one copy per worker), installing them in the engine's
+//! worker threads, and spreading a phase's batches over those workers.
+
+use std::cell::OnceCell;
+use std::path::PathBuf;
+
+use newsmill_model::{gather_batches, plan_batches, BatchStats, Classifier, ModelError};
+use newsmill_ner::NerModel;
+use newsmill_stance::SequenceModel;
+use rayon::prelude::*;
+
+use crate::joint::{JointModels, JointUses};
+use crate::options::{AnnotateOptions, ModelPaths};
+use crate::output::ModelsOut;
+use crate::PipelineError;
+
+/// The models one worker owns.
+pub struct Models {
+    pub ner: Option<NerModel>,
+    pub sentiment: Option<SequenceModel>,
+    pub stance: Option<SequenceModel>,
+    pub joint: Option<JointModels>,
+}
+
+fn need<'a>(p: &'a Option<PathBuf>, task: &str) -> Result<&'a PathBuf, PipelineError> {
+    p.as_ref()
+        .ok_or_else(|| PipelineError::NoModel(task.to_string()))
+}
+
+impl Models {
+    /// Loads the models the tasks need: a task's own checkpoint when it has one, otherwise the
+    /// joint checkpoint. Any problem with a model folder is an error here, before any article
+    /// is read.
+    pub fn load(paths: &ModelPaths, opts: &AnnotateOptions) -> Result<Models, PipelineError> {
+        Self::load_sharing(paths, opts, None)
+    }
+
+    /// The models of another worker: the joint checkpoint's weights are `self`'s (one copy in
+    /// memory whatever the number of workers, see `JointModel::share`); single-task checkpoints
+    /// are loaded again (each worker owns its copy).
+    pub fn for_another_worker(
+        &self,
+        paths: &ModelPaths,
+        opts: &AnnotateOptions,
+    ) -> Result<Models, PipelineError> {
+        match &self.joint {
+            Some(j) => Self::load_sharing(paths, opts, Some(j.share()?)),
+            _ => Self::load(paths, opts),
+        }
+    }
+
+    fn load_sharing(
+        paths: &ModelPaths,
+        opts: &AnnotateOptions,
+        shared: Option<JointModels>,
+    ) -> Result<Models, PipelineError> {
+        let t = opts.tasks;
+        let compute = opts.ner.compute;
+        let wants_stance = t.stance || !opts.targets.is_empty();
+        let from_joint =
+            |own: &Option<PathBuf>, wanted: bool| wanted && own.is_none() && paths.joint.is_some();
+        let uses = JointUses {
+            ner: from_joint(&paths.ner, t.ner),
+            sentiment: from_joint(&paths.sentiment, t.sentiment),
+            stance: from_joint(&paths.stance, wants_stance),
+            entity_stance: t.stance,
+        };
+        let joint = match &paths.joint {
+            Some(_) if shared.is_some() => shared,
+            Some(dir) if uses.ner || uses.sentiment || uses.stance => {
+                Some(JointModels::load(dir, opts.ner, uses)?)
+            }
+            _ => None,
+        };
+        Ok(Models {
+            ner: if t.ner && !uses.ner {
+                Some(NerModel::load(need(&paths.ner, "ner")?, opts.ner)?)
+            } else {
+                None
+            },
+            sentiment: if t.sentiment && !uses.sentiment {
+                Some(SequenceModel::load(
+                    need(&paths.sentiment, "sentiment")?,
+                    compute,
+                )?)
+            } else {
+                None
+            },
+            stance: if wants_stance && !uses.stance {
+                Some(SequenceModel::load(
+                    need(&paths.stance, "stance")?,
+                    compute,
+                )?)
+            } else {
+                None
+            },
+            joint,
+        })
+    }
+}
+
+impl Models {
+    /// The identity of the model that answers each task.
+    pub fn identities(&self) -> ModelsOut {
+        let joint = |used: bool| {
+            self.joint
+                .as_ref()
+                .filter(|_| used)
+                .map(|j| j.model.identity.clone())
+        };
+        let uses = self.joint.as_ref().map(|j| j.uses).unwrap_or_default();
+        ModelsOut {
+            ner: self
+                .ner
+                .as_ref()
+                .and_then(|n| n.clf.as_ref().map(|c| c.identity.clone()))
+                .or_else(|| joint(uses.ner)),
+            sentiment: self
+                .sentiment
+                .as_ref()
+                .map(|m| m.clf.identity.clone())
+                .or_else(|| joint(uses.sentiment)),
+            stance: self
+                .stance
+                .as_ref()
+                .map(|m| m.clf.identity.clone())
+                .or_else(|| joint(uses.stance)),
+        }
+    }
+}
+
+thread_local! {
+    /// The models of the engine's worker thread this runs on (installed once per thread).
+    static WORKER_MODELS: OnceCell<Models> = const { OnceCell::new() };
+}
+
+/// Gives the calling thread its own models; `false` if it already has some.
+pub(crate) fn install_worker_models(models: Models) -> bool {
+    WORKER_MODELS.with(|cell| cell.set(models).is_ok())
+}
+
+/// Runs `f` with the calling thread's installed models.
+pub(crate) fn with_worker_models<R>(f: impl FnOnce(Option<&Models>) -> R) -> R {
+    WORKER_MODELS.with(|cell| f(cell.get()))
+}
+
+/// Which of a worker's models runs a phase.
+type Pick = fn(&Models) -> Option<&Classifier>;
+
+/// One batch's values (one per member) and counters.
+pub(crate) type BatchResult<T> = Result<(Vec<T>, BatchStats), ModelError>;
+
+pub(crate) fn no_models() -> ModelError {
+    ModelError::Forward("worker thread without models".into())
+}
+
+/// Runs every batch of `plan` with `run`, spread over the current rayon pool: each batch on
+/// whichever worker is free, with that thread's installed models, so a worker that runs out of
+/// jobs helps with another job's batches (results do not depend on which worker ran a batch).
+/// Returns the results in plan order.
+pub(crate) fn run_plan<T: Send>(
+    plan: &[Vec<usize>],
+    run: impl Fn(&Models, &[usize]) -> BatchResult<T> + Sync,
+) -> Vec<BatchResult<T>> {
+    plan.par_iter()
+        .with_max_len(1)
+        .map(|m| with_worker_models(|wm| wm.map_or_else(|| Err(no_models()), |wm| run(wm, m))))
+        .collect()
+}
+
+/// Runs `items` through the model `pick` selects, batched by length under `budget`; returns
+/// probabilities in input order.
+pub(crate) fn predict(
+    pick: Pick,
+    items: &[(Vec<u32>, Vec<u32>)],
+    budget: usize,
+) -> Result<(Vec<Vec<f32>>, BatchStats), PipelineError> {
+    let lengths: Vec<usize> = items.iter().map(|i| i.0.len()).collect();
+    let plan = plan_batches(&lengths, budget);
+    let results = run_plan(&plan, |m, members| {
+        pick(m).ok_or_else(no_models)?.run_batch(items, members)
+    });
+    Ok(gather_batches(items.len(), &plan, results)?)
+}
