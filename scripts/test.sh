@@ -10,7 +10,7 @@ cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 cargo test --release --workspace
 # the relocatable bundle, unpacked and run with an empty HOME; then the Spark job that ships it
-# (README "Run on a cluster"; measured together 2.5–3.5 minutes: bundle test 66–122 s, most of it
+# (README "Run on a cluster"; measured together 2.5–3.5 minutes: bundle test 43–122 s, most of it
 # gzip of the archive; Spark test 79 s; plus a one-time pyspark download on an empty cache)
 bash scripts/bundle-test.sh
 bash scripts/spark-test.sh
