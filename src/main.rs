@@ -45,7 +45,6 @@ use newsmill_text::Windowing;
 #[derive(Parser)]
 #[command(
     name = "newsmill",
-    version,
     about = "Annotate news corpora: entities, sentence sentiment, entity stance"
 )]
 struct Cli {
@@ -93,7 +92,8 @@ impl ModelArgs {
         let base = self
             .models
             .clone()
-            .or_else(|| std::env::var_os("NEWSMILL_MODELS").map(PathBuf::from));
+            .or_else(|| std::env::var_os("NEWSMILL_MODELS").map(PathBuf::from))
+            .or_else(bundled_models);
         let joint = base.as_ref().and_then(|b| {
             if b.join("joint").join("config.json").is_file() {
                 Some(b.join("joint"))
@@ -116,6 +116,50 @@ impl ModelArgs {
             joint,
         }
     }
+}
+
+/// The models of a relocatable bundle (`scripts/bundle.sh`): `models/` beside the binary, the
+/// default when neither `--models` nor `$NEWSMILL_MODELS` names a folder.
+fn bundled_models() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.join("models");
+    dir.is_dir().then_some(dir)
+}
+
+/// `newsmill --version`: the crate version, the libtorch version it was built against, and the
+/// content hash of the default models (as output records name them, `folder@hash`).
+fn version_text() -> String {
+    let mut s = format!(
+        "newsmill {}\nlibtorch {}\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("NEWSMILL_LIBTORCH_VERSION")
+    );
+    let none = ModelArgs {
+        models: None,
+        ner_model: None,
+        sentiment_model: None,
+        stance_model: None,
+    };
+    let paths = none.paths();
+    let mut found = false;
+    for (task, dir) in [
+        ("joint", paths.joint),
+        ("ner", paths.ner),
+        ("sentiment", paths.sentiment),
+        ("stance", paths.stance),
+    ] {
+        let Some(dir) = dir else { continue };
+        found = true;
+        let id = match std::fs::read(dir.join("model.safetensors")) {
+            Ok(w) => newsmill_model::model_identity(&dir, &w),
+            Err(e) => format!("unreadable ({e})"),
+        };
+        s += &format!("models ({task}): {id} ({})\n", dir.display());
+    }
+    if !found {
+        s += "models: none found (set NEWSMILL_MODELS or pass --models)\n";
+    }
+    s
 }
 
 #[derive(Copy, Clone, ValueEnum)]
@@ -292,8 +336,11 @@ impl RunArgs {
 
 #[derive(Args)]
 struct AnnotateArgs {
-    /// JSONL file, folder of .txt files, or - (JSONL on stdin)
-    input: String,
+    /// Inputs, read in the order given as one corpus: JSONL files (plain, gzip or zstd,
+    /// told by their first bytes), folders of .txt files, globs (a quoted pattern is expanded
+    /// here, sorted), or - (JSONL on stdin, the only input)
+    #[arg(required = true, num_args = 1..)]
+    inputs: Vec<String>,
     /// Output JSONL file, written as OUT.newsmill-partial and renamed over OUT when the run
     /// finishes; `-` is stdout [default: stdout]
     #[arg(short, long)]
@@ -365,11 +412,13 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
         include_text: !args.no_text,
         targets,
     };
-    let source = Source::from_arg(&args.input);
-    if let Source::Jsonl(p) = &source {
-        // a regular file, or a stream (FIFO, /dev/fd/N of a process substitution)
-        if let Err(e) = std::fs::metadata(p) {
-            bail!("input {} does not exist ({e})", p.display());
+    let source = Source::from_args(&args.inputs)?;
+    for part in source.parts() {
+        if let Source::Jsonl(p) = part {
+            // a regular file, or a stream (FIFO, /dev/fd/N of a process substitution)
+            if let Err(e) = std::fs::metadata(p) {
+                bail!("input {} does not exist ({e})", p.display());
+            }
         }
     }
     let fields = Fields {
@@ -432,22 +481,32 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     );
     engine.skip_records = done;
 
+    // progress: input bytes read of the total (compressed bytes for compressed inputs), with
+    // an ETA, when every input's size is known; a spinner with the record count otherwise
+    let bytes_read = newsmill_pipeline::input::BytesRead::default();
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let b = match source.len_hint() {
-            Some(n) => indicatif::ProgressBar::new(n),
-            None => indicatif::ProgressBar::new_spinner(),
+        let (b, template) = match source.total_bytes() {
+            Some(total) => (
+                indicatif::ProgressBar::new(total),
+                "{bar:30} {bytes}/{total_bytes} [{elapsed_precise}, ETA {eta}] {msg}",
+            ),
+            None => (
+                indicatif::ProgressBar::new_spinner(),
+                "{spinner} {bytes} read [{elapsed_precise}] {msg}",
+            ),
         };
         b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {pos}/{len} articles [{elapsed_precise}] {per_sec}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b
     });
+    let started = std::time::Instant::now();
     let on_record = |n: u64| {
         if let Some(b) = &bar {
-            b.set_position(n + done);
+            b.set_position(bytes_read.load(std::sync::atomic::Ordering::Relaxed));
+            let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            b.set_message(format!("{} articles, {rate:.1}/s", n + done));
         }
     };
     let sink = RefCell::new(outfile::Sink::new());
@@ -456,10 +515,10 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     // called by the engine once every model is loaded: opens the input, then the output
     let open = || -> Result<Box<dyn Iterator<Item = Item> + Send>, PipelineError> {
         let reader = source
-            .open_until(fields.clone(), Some(stop))
-            .map_err(|source| PipelineError::Input {
-                input: args.input.clone(),
-                source,
+            .open_counted(fields.clone(), Some(stop), Some(bytes_read.clone()))
+            .map_err(|source_err| PipelineError::Input {
+                input: source.parts()[0].name(),
+                source: source_err,
             })?;
         let opened: Result<()> = (|| {
             let mut sink = sink.borrow_mut();
@@ -631,6 +690,10 @@ fn check_resume(source: &Source, fields: &Fields, r: &outfile::Resume) -> Result
 }
 
 fn main() -> ExitCode {
+    if matches!(std::env::args().nth(1).as_deref(), Some("--version" | "-V")) {
+        print!("{}", version_text());
+        return ExitCode::SUCCESS;
+    }
     // argument errors exit 1 like every other failure: 2 means "some records became error
     // records" (README, exit status)
     let cli = match Cli::try_parse() {

@@ -385,72 +385,45 @@ fn file_digest(p: &Path) -> Value {
 
 /// What identifies the input, for the same-file checks and the run record.
 pub struct InputIdentity {
-    /// The input file (following symlinks), when it is one.
-    meta: Option<Metadata>,
-    /// The input folder, canonical.
-    dir: Option<PathBuf>,
+    /// The input files (following symlinks).
+    metas: Vec<Metadata>,
+    /// The input folders, canonical.
+    dirs: Vec<PathBuf>,
 }
 
 impl InputIdentity {
     pub fn of(source: &Source) -> InputIdentity {
-        match source {
-            Source::Stdin => InputIdentity {
-                meta: std::fs::metadata("/dev/stdin").ok(),
-                dir: None,
-            },
-            Source::Jsonl(p) => InputIdentity {
-                meta: std::fs::metadata(p).ok(),
-                dir: None,
-            },
-            Source::Dir(p) => InputIdentity {
-                meta: None,
-                dir: std::fs::canonicalize(p).ok(),
-            },
+        let mut id = InputIdentity {
+            metas: Vec::new(),
+            dirs: Vec::new(),
+        };
+        for part in source.parts() {
+            match part {
+                Source::Stdin => id.metas.extend(std::fs::metadata("/dev/stdin").ok()),
+                Source::Jsonl(p) => id.metas.extend(std::fs::metadata(p).ok()),
+                Source::Dir(p) => id.dirs.extend(std::fs::canonicalize(p).ok()),
+                Source::Many(_) => {}
+            }
         }
+        id
     }
 
     /// The input's part of the run record: a file's size and sampled hash, a folder's listing
     /// (names and sizes of its `.txt` files in reading order; the walk ends early if `stop`
-    /// is raised).
+    /// is raised); for several inputs the list of theirs, in order.
     pub fn describe(&self, source: &Source, stop: &AtomicBool) -> Value {
         match source {
-            Source::Stdin => json!({"kind": "stdin"}),
-            Source::Jsonl(p) if self.meta.as_ref().is_some_and(Metadata::is_file) => {
-                json!({"kind": "jsonl", "content": file_digest(p)})
-            }
-            Source::Jsonl(_) => json!({"kind": "stream"}),
-            Source::Dir(p) => {
-                let mut h = FNV_START;
-                let mut files = 0u64;
-                for e in walkdir::WalkDir::new(p)
-                    .follow_links(true)
-                    .sort_by_file_name()
-                    .into_iter()
-                    .flatten()
-                {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let is_txt = e
-                        .path()
-                        .extension()
-                        .is_some_and(|x| x.eq_ignore_ascii_case("txt"));
-                    if is_txt {
-                        files += 1;
-                        let rel = e.path().strip_prefix(p).unwrap_or(e.path());
-                        h = fnv(rel.as_os_str().as_encoded_bytes(), h);
-                        let size = e.metadata().map_or(0, |m| m.len());
-                        h = fnv(&size.to_le_bytes(), h);
-                    }
-                }
-                json!({"kind": "folder", "files": files, "listing_fnv64": format!("{h:016x}")})
-            }
+            Source::Many(v) => json!({
+                "kind": "several",
+                "inputs": v.iter().map(|s| describe_one(s, stop)).collect::<Vec<_>>(),
+            }),
+            one => describe_one(one, stop),
         }
     }
 
     /// Refuses an output that is the input file itself (also through links).
     fn refuse_same(&self, out: &Metadata, shown: &Path) -> Result<()> {
-        if self.meta.as_ref().is_some_and(|m| same_file(m, out)) && out.is_file() {
+        if self.metas.iter().any(|m| same_file(m, out)) && out.is_file() {
             bail!(
                 "-o {} is the input itself (same file): refusing to overwrite the input",
                 shown.display()
@@ -461,7 +434,7 @@ impl InputIdentity {
 
     /// Refuses an output that the folder input would read as one of its articles.
     fn refuse_inside(&self, out: &Path, shown: &Path) -> Result<()> {
-        if let Some(dir) = &self.dir {
+        for dir in &self.dirs {
             let txt = out
                 .extension()
                 .is_some_and(|x| x.eq_ignore_ascii_case("txt"));
@@ -473,6 +446,44 @@ impl InputIdentity {
             }
         }
         Ok(())
+    }
+}
+
+/// One input's part of the run record (see [`InputIdentity::describe`]).
+fn describe_one(source: &Source, stop: &AtomicBool) -> Value {
+    match source {
+        Source::Stdin => json!({"kind": "stdin"}),
+        Source::Jsonl(p) if std::fs::metadata(p).is_ok_and(|m| m.is_file()) => {
+            json!({"kind": "jsonl", "content": file_digest(p)})
+        }
+        Source::Jsonl(_) => json!({"kind": "stream"}),
+        Source::Many(v) => Value::Array(v.iter().map(|s| describe_one(s, stop)).collect()),
+        Source::Dir(p) => {
+            let mut h = FNV_START;
+            let mut files = 0u64;
+            for e in walkdir::WalkDir::new(p)
+                .follow_links(true)
+                .sort_by_file_name()
+                .into_iter()
+                .flatten()
+            {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let is_txt = e
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("txt"));
+                if is_txt {
+                    files += 1;
+                    let rel = e.path().strip_prefix(p).unwrap_or(e.path());
+                    h = fnv(rel.as_os_str().as_encoded_bytes(), h);
+                    let size = e.metadata().map_or(0, |m| m.len());
+                    h = fnv(&size.to_le_bytes(), h);
+                }
+            }
+            json!({"kind": "folder", "files": files, "listing_fnv64": format!("{h:016x}")})
+        }
     }
 }
 

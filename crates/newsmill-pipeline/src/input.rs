@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -60,9 +61,117 @@ pub enum Source {
     Jsonl(PathBuf),
     Stdin,
     Dir(PathBuf),
+    /// Several inputs read one after the other as one corpus (records numbered across them).
+    Many(Vec<Source>),
 }
 
+/// Why the input arguments name no corpus.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("no input given")]
+    Empty,
+    #[error("input pattern `{pattern}` is not a valid glob")]
+    Pattern {
+        pattern: String,
+        #[source]
+        source: glob::PatternError,
+    },
+    #[error("input pattern `{0}` matches no file or folder")]
+    NoMatch(String),
+    #[error("input pattern `{pattern}`: cannot read {path}")]
+    Walk {
+        pattern: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("stdin (`-`) can only be the one input")]
+    StdinAmongMany,
+}
+
+/// The shared count of input bytes read so far (compressed bytes for compressed inputs), for
+/// progress displays.
+pub type BytesRead = Arc<AtomicU64>;
+
 impl Source {
+    /// The corpus named by several arguments, read in the order given. An argument that names
+    /// no existing path but holds `*`, `?` or `[` is a glob (for patterns the shell did not
+    /// expand, as from a script): its matches are read in sorted order.
+    pub fn from_args(args: &[String]) -> Result<Source, InputError> {
+        let mut sources = Vec::new();
+        for arg in args {
+            let is_pattern = arg.contains(['*', '?', '[']);
+            if arg == "-" && args.len() > 1 {
+                return Err(InputError::StdinAmongMany);
+            }
+            if !is_pattern || Path::new(arg).exists() {
+                sources.push(Source::from_arg(arg));
+                continue;
+            }
+            let paths = glob::glob(arg).map_err(|source| InputError::Pattern {
+                pattern: arg.clone(),
+                source,
+            })?;
+            let mut found = Vec::new();
+            for p in paths {
+                let p = p.map_err(|e| InputError::Walk {
+                    pattern: arg.clone(),
+                    path: e.path().to_path_buf(),
+                    source: e.into(),
+                })?;
+                found.push(p);
+            }
+            if found.is_empty() {
+                return Err(InputError::NoMatch(arg.clone()));
+            }
+            found.sort();
+            sources.extend(found.iter().map(|p| Source::from_arg(&p.to_string_lossy())));
+        }
+        match sources.len() {
+            0 => Err(InputError::Empty),
+            1 => Ok(sources.remove(0)),
+            _ => Ok(Source::Many(sources)),
+        }
+    }
+
+    /// The inputs this source reads, in order (itself, or the parts of [`Source::Many`]).
+    pub fn parts(&self) -> &[Source] {
+        match self {
+            Source::Many(v) => v,
+            one => std::slice::from_ref(one),
+        }
+    }
+
+    /// The input's name in messages: its path, or `-`.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Jsonl(p) | Source::Dir(p) => p.display().to_string(),
+            Source::Stdin => "-".into(),
+            Source::Many(v) => format!("{} inputs", v.len()),
+        }
+    }
+
+    /// Total bytes to read when known without reading (regular files, folders; the sum over
+    /// several inputs), for progress displays that show an ETA; `None` for stdin and streams.
+    pub fn total_bytes(&self) -> Option<u64> {
+        match self {
+            Source::Stdin => None,
+            Source::Jsonl(p) => std::fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len()),
+            Source::Dir(p) => Some(
+                walker(p)
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| e.file_type().is_file() && is_txt(e.path()))
+                    .map(|e| e.metadata().map_or(0, |m| m.len()))
+                    .sum(),
+            ),
+            Source::Many(v) => v.iter().map(Source::total_bytes).sum(),
+        }
+    }
+
     /// `-` is stdin, a folder is a folder of `.txt` files, anything else a JSONL file.
     pub fn from_arg(arg: &str) -> Source {
         if arg == "-" {
@@ -81,6 +190,7 @@ impl Source {
             Source::Jsonl(p) => std::fs::metadata(p).is_ok_and(|m| m.is_file()),
             Source::Stdin => false,
             Source::Dir(_) => true,
+            Source::Many(v) => v.iter().all(Source::rereadable),
         }
     }
 
@@ -97,6 +207,20 @@ impl Source {
         fields: Fields,
         stop: Option<&'static AtomicBool>,
     ) -> std::io::Result<Box<dyn Iterator<Item = Item> + Send>> {
+        self.open_counted(fields, stop, None)
+    }
+
+    /// Like [`Source::open_until`]; the bytes read (compressed bytes of a compressed input) are
+    /// added to `bytes_read` as the input is consumed. Of several inputs the first is opened
+    /// now (its failure is the run's); each later one when the reader reaches it, its failure
+    /// an `io` error record naming it.
+    pub fn open_counted(
+        &self,
+        fields: Fields,
+        stop: Option<&'static AtomicBool>,
+        bytes_read: Option<BytesRead>,
+    ) -> std::io::Result<Box<dyn Iterator<Item = Item> + Send>> {
+        let counter = bytes_read.unwrap_or_default();
         Ok(match self {
             Source::Jsonl(p) => {
                 if std::fs::metadata(p)?.is_dir() {
@@ -105,23 +229,37 @@ impl Source {
                         "is a folder",
                     ));
                 }
+                let name = p.display().to_string();
                 Box::new(JsonlReader::new(
-                    probe(BufReader::new(File::open(p)?))?,
+                    open_stream(Box::new(File::open(p)?), &name, Some(p), counter)?,
                     fields,
                 ))
             }
             Source::Stdin => Box::new(JsonlReader::new(
-                probe(BufReader::new(std::io::stdin()))?,
+                open_stream(Box::new(std::io::stdin()), "standard input", None, counter)?,
                 fields,
             )),
-            Source::Dir(p) => Box::new(DirReader::new(p)?.with_stop(stop)),
+            Source::Dir(p) => Box::new(DirReader::new(p)?.with_stop(stop).with_counter(counter)),
+            Source::Many(v) => {
+                let mut chain = Chain {
+                    rest: v.clone().into_iter(),
+                    current: None,
+                    fields,
+                    stop,
+                    counter,
+                    seq: 0,
+                };
+                if let Some(first) = chain.rest.next() {
+                    let it = first.open_counted(
+                        chain.fields.clone(),
+                        stop,
+                        Some(chain.counter.clone()),
+                    )?;
+                    chain.current = Some((first, it));
+                }
+                Box::new(chain)
+            }
         })
-    }
-
-    /// Number of records when known cheaply, for progress bars (folders are walked lazily, so
-    /// none is known).
-    pub fn len_hint(&self) -> Option<u64> {
-        None
     }
 
     /// An upper bound on the number of jobs the engine cuts from this source (jobs close at
@@ -139,9 +277,23 @@ impl Source {
         let record_limit = enough.saturating_mul(job_articles);
         match self {
             Source::Stdin => None,
+            Source::Many(v) => {
+                let mut total = 0u64;
+                for s in v {
+                    total = total.saturating_add(s.jobs_upper_bound(
+                        job_articles as usize,
+                        job_chars as usize,
+                        enough,
+                    )?);
+                    if total >= enough {
+                        return Some(total);
+                    }
+                }
+                Some(total)
+            }
             Source::Jsonl(p) => {
                 let meta = std::fs::metadata(p).ok()?;
-                if !meta.is_file() {
+                if !meta.is_file() || compression_of_file(p) != Compression::None {
                     return None;
                 }
                 let mut f = File::open(p).ok()?;
@@ -171,6 +323,267 @@ impl Source {
                     }
                 }
                 Some(bound(files, bytes))
+            }
+        }
+    }
+}
+
+/// How a JSONL input is compressed, told by its first bytes (the extension only has to agree).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    /// gzip; several members one after the other (`cat a.gz b.gz`) are one stream.
+    Gzip,
+    /// Zstandard; several frames are one stream.
+    Zstd,
+}
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+
+impl Compression {
+    /// From the first bytes of a stream.
+    pub fn sniff(head: &[u8]) -> Compression {
+        if head.starts_with(GZIP_MAGIC) {
+            Compression::Gzip
+        } else if head.starts_with(ZSTD_MAGIC) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+
+    /// From a file name: `.gz`, `.gzip`, `.zst`, `.zstd` in any case.
+    pub fn of_name(p: &Path) -> Compression {
+        let ext = p
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("gz" | "gzip") => Compression::Gzip,
+            Some("zst" | "zstd") => Compression::Zstd,
+            _ => Compression::None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "plain",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// The compression of the file at `p`, by its first bytes (`None` if unreadable).
+fn compression_of_file(p: &Path) -> Compression {
+    let mut head = [0u8; 4];
+    let n = File::open(p)
+        .and_then(|mut f| {
+            let mut n = 0;
+            while n < head.len() {
+                match f.read(&mut head[n..])? {
+                    0 => break,
+                    k => n += k,
+                }
+            }
+            Ok(n)
+        })
+        .unwrap_or(0);
+    Compression::sniff(&head[..n])
+}
+
+/// A buffered reader that counts the bytes consumed from it: into its own position (the byte
+/// offset named in decompression errors) and into the run's shared count (progress).
+struct Tracked<R> {
+    inner: R,
+    pos: Arc<AtomicU64>,
+    total: BytesRead,
+}
+
+impl<R: BufRead> Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.pos.fetch_add(n as u64, Ordering::Relaxed);
+        self.total.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Tracked<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        self.inner.consume(amt);
+        self.pos.fetch_add(amt as u64, Ordering::Relaxed);
+        self.total.fetch_add(amt as u64, Ordering::Relaxed);
+    }
+}
+
+/// A decompressor whose errors name the input, the format and the compressed byte offset the
+/// decoder had reached (a corrupt or truncated stream is never a silent end of input).
+struct Decoded<R> {
+    inner: R,
+    name: String,
+    format: Compression,
+    pos: Arc<AtomicU64>,
+    /// Decompressed bytes given out so far.
+    out: u64,
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.out += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                let kind = match e.kind() {
+                    std::io::ErrorKind::UnexpectedEof => std::io::ErrorKind::UnexpectedEof,
+                    _ => std::io::ErrorKind::InvalidData,
+                };
+                Err(std::io::Error::new(
+                    kind,
+                    format!(
+                        "{}: corrupt or truncated {} stream at compressed byte {} (after {} decompressed bytes): {e}",
+                        self.name,
+                        self.format.as_str(),
+                        self.pos.load(Ordering::Relaxed),
+                        self.out
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// Opens a JSONL byte stream: probes its first read (a failure there is the whole input's),
+/// tells its compression by its first bytes and decompresses it. A file named `.gz`/`.zst`
+/// whose bytes are not of that format is refused rather than read as text.
+fn open_stream(
+    raw: Box<dyn Read + Send>,
+    name: &str,
+    path: Option<&Path>,
+    counter: BytesRead,
+) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let pos = Arc::new(AtomicU64::new(0));
+    let mut tracked = Tracked {
+        inner: BufReader::with_capacity(1 << 16, raw),
+        pos: pos.clone(),
+        total: counter,
+    };
+    let head = probe_head(&mut tracked)?;
+    let format = Compression::sniff(&head);
+    let named = path.map_or(Compression::None, Compression::of_name);
+    if named != Compression::None && format != named && !head.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{name}: named as {} but its first bytes ({}) are not {} data",
+                named.as_str(),
+                head.iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                named.as_str()
+            ),
+        ));
+    }
+    let decoder: Box<dyn Read + Send> = match format {
+        Compression::None => return Ok(Box::new(tracked)),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(tracked)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(tracked).map_err(
+            |e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("{name}: cannot start a zstd decoder: {e}"),
+                )
+            },
+        )?),
+    };
+    let decoded = Decoded {
+        inner: decoder,
+        name: name.to_string(),
+        format,
+        pos,
+        out: 0,
+    };
+    probe(BufReader::with_capacity(1 << 16, decoded))
+        .map(|r| Box::new(r) as Box<dyn BufRead + Send>)
+}
+
+/// Fills the buffer once (see [`probe`]) and returns up to its first four bytes.
+fn probe_head<R: BufRead>(r: &mut R) -> std::io::Result<Vec<u8>> {
+    loop {
+        match r.fill_buf() {
+            Ok(b) => return Ok(b[..b.len().min(4)].to_vec()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Several inputs read one after the other: records renumbered across them, JSONL records
+/// named by file and line, a later input that cannot be opened an `io` error record.
+struct Chain {
+    rest: std::vec::IntoIter<Source>,
+    current: Option<(Source, Box<dyn Iterator<Item = Item> + Send>)>,
+    fields: Fields,
+    stop: Option<&'static AtomicBool>,
+    counter: BytesRead,
+    seq: u64,
+}
+
+impl Iterator for Chain {
+    type Item = Item;
+
+    fn next(&mut self) -> Option<Item> {
+        loop {
+            if let Some((source, it)) = &mut self.current {
+                if let Some(mut item) = it.next() {
+                    let seq = self.seq;
+                    self.seq += 1;
+                    let prefix = matches!(source, Source::Jsonl(_)).then(|| source.name());
+                    match &mut item {
+                        Ok(a) => {
+                            a.seq = seq;
+                            if let Some(p) = prefix {
+                                a.record = format!("{p} {}", a.record);
+                            }
+                        }
+                        Err(b) => {
+                            b.seq = seq;
+                            if let Some(p) = prefix {
+                                b.record = format!("{p} {}", b.record);
+                            }
+                        }
+                    }
+                    return Some(item);
+                }
+                self.current = None;
+            }
+            let next = self.rest.next()?;
+            match next.open_counted(self.fields.clone(), self.stop, Some(self.counter.clone())) {
+                Ok(it) => self.current = Some((next, it)),
+                Err(e) => {
+                    let seq = self.seq;
+                    self.seq += 1;
+                    let name = next.name();
+                    let message = if e.to_string().starts_with(&name) {
+                        format!("cannot read input: {e}")
+                    } else {
+                        format!("cannot read input {name}: {e}")
+                    };
+                    return Some(Err(BadRecord {
+                        seq,
+                        id: None,
+                        record: name,
+                        kind: "io",
+                        message,
+                    }));
+                }
             }
         }
     }
@@ -415,6 +828,8 @@ pub struct DirReader {
     /// The folders being walked, by depth: an error while listing a folder's entries comes
     /// without a path (walkdir), at the depth of its entries.
     dirs: Vec<PathBuf>,
+    /// Bytes read, for progress.
+    counter: BytesRead,
 }
 
 impl DirReader {
@@ -427,7 +842,14 @@ impl DirReader {
             seq: 0,
             stop: None,
             dirs: Vec::new(),
+            counter: BytesRead::default(),
         })
+    }
+
+    /// Adds the bytes of each file read to `counter`.
+    pub fn with_counter(mut self, counter: BytesRead) -> Self {
+        self.counter = counter;
+        self
     }
 
     /// Ends the walk as soon as `stop` is raised.
@@ -472,6 +894,8 @@ impl DirReader {
             }
             Err(e) => return self.bad(path, true, "io", e.to_string()),
         }
+        self.counter
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let seq = self.seq;
         self.seq += 1;
         let mut warnings = Vec::new();
@@ -692,5 +1116,82 @@ mod tests {
         let b = items[1].as_ref().unwrap();
         assert_eq!((b.id.as_str(), b.text.as_str()), ("b/2", "caf\u{fffd} ok"));
         assert!(b.warnings[0].contains("byte 3"));
+    }
+
+    fn decode_all(name: &str, bytes: Vec<u8>) -> std::io::Result<Vec<Item>> {
+        let r = open_stream(
+            Box::new(std::io::Cursor::new(bytes)),
+            name,
+            Some(Path::new(name)),
+            BytesRead::default(),
+        )?;
+        Ok(JsonlReader::new(r, Fields::default()).take(5000).collect())
+    }
+
+    fn lines(n: usize) -> Vec<u8> {
+        (0..n)
+            .map(|i| format!("{{\"id\": \"a{i}\", \"text\": \"Text number {i}.\"}}\n"))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    #[test]
+    fn compression_by_magic_and_name() {
+        assert_eq!(Compression::sniff(b"\x1f\x8b\x08"), Compression::Gzip);
+        assert_eq!(Compression::sniff(b"\x28\xb5\x2f\xfd"), Compression::Zstd);
+        assert_eq!(Compression::sniff(b"{\"id\""), Compression::None);
+        assert_eq!(
+            Compression::of_name(Path::new("a.JSONL.GZ")),
+            Compression::Gzip
+        );
+        assert_eq!(Compression::of_name(Path::new("a.zst")), Compression::Zstd);
+        assert_eq!(
+            Compression::of_name(Path::new("a.jsonl")),
+            Compression::None
+        );
+    }
+
+    #[test]
+    fn truncated_streams_end_in_an_io_error_record_not_silently() {
+        use std::io::Write;
+        let plain = lines(2000);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&plain).unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::stream::encode_all(&plain[..], 1).unwrap();
+        let counter = BytesRead::default();
+        let r = open_stream(
+            Box::new(std::io::Cursor::new(gz.clone())),
+            "whole.gz",
+            None,
+            counter.clone(),
+        )
+        .unwrap();
+        assert_eq!(JsonlReader::new(r, Fields::default()).count(), 2000);
+        assert_eq!(counter.load(Ordering::Relaxed), gz.len() as u64);
+        for (name, data) in [
+            ("t.jsonl.gz", gz[..gz.len() / 2].to_vec()),
+            ("t.jsonl.gz", gz[..gz.len() - 1].to_vec()),
+            ("t.jsonl.zst", zst[..zst.len() / 2].to_vec()),
+            ("t.jsonl.zst", zst[..zst.len() - 1].to_vec()),
+        ] {
+            // the error comes with the first read (an error of the whole input) or later (an
+            // error record after the records before it); either names the file and offset
+            let message = match decode_all(name, data) {
+                Err(e) => e.to_string(),
+                Ok(items) => {
+                    assert!(items.len() <= 2001);
+                    let last = items.last().unwrap().as_ref().unwrap_err();
+                    assert_eq!(last.kind, "io", "{name}");
+                    last.message.clone()
+                }
+            };
+            assert!(
+                message.contains(name) && message.contains("compressed byte"),
+                "{message}"
+            );
+        }
+        // named .gz, plain bytes: refused
+        assert!(decode_all("p.gz", plain).is_err());
     }
 }

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The Spark test (issue 14, run by scripts/test.sh after the bundle test): installs PySpark
+# (pinned, from PyPI, cached in ~/.cache/newsmill) and runs examples/spark/annotate.py in
+# local[2] with the bundle shipped by --archives:
+#   1. over the first 200 BBC articles (../shared/data/bbc/articles.jsonl): every input id
+#      appears exactly once and each record equals what a plain local `newsmill annotate` gives;
+#      the entities Parquet table holds one row per entity of those records;
+#   2. over bad input (a file with malformed JSON lines, a gzip file with an invalid second
+#      member): error records for those, annotated records for the rest, the job succeeds.
+# Prints the measurements the README quotes: articles/s of plain newsmill and of the Spark job
+# on the same 200 articles, and the model load per partition (a newsmill run on empty input).
+set -euo pipefail
+started=$(date +%s)
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+PYSPARK=4.3.0
+CACHE="${NEWSMILL_CACHE:-$HOME/.cache/newsmill}"
+VENV="$CACHE/pyspark-$PYSPARK"
+if [ "$(cat "$VENV/.complete" 2>/dev/null)" != "pyspark==$PYSPARK" ]; then
+  echo "spark-test: installing pyspark==$PYSPARK into $VENV" >&2
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "pyspark==$PYSPARK" >&2
+  echo "pyspark==$PYSPARK" > "$VENV/.complete"
+fi
+archive=$(ls target/bundle/newsmill-*-linux-x86_64.tar.gz 2>/dev/null | head -1)
+[ -n "$archive" ] || { scripts/bundle.sh target/bundle >&2; archive=$(ls target/bundle/newsmill-*-linux-x86_64.tar.gz | head -1); }
+eval "$(scripts/setup.sh)"
+data="$root/../shared/data/bbc/articles.jsonl"
+[ -f "$data" ] || { echo "spark-test: $data not found" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+head -n 200 "$data" > "$tmp/bbc200.jsonl"
+export PYSPARK_PYTHON="$VENV/bin/python" SPARK_LOCAL_IP=127.0.0.1
+submit() {
+  # the bundle runs on its own: no NEWSMILL_MODELS, no LD_LIBRARY_PATH from setup.sh
+  env -u NEWSMILL_MODELS -u LD_LIBRARY_PATH "$VENV/bin/spark-submit" --master 'local[2]' \
+    --conf spark.ui.enabled=false --conf spark.sql.shuffle.partitions=2 \
+    --driver-java-options '-Dlog4j2.rootLogger.level=error -Dlog4j.rootLogger=ERROR' \
+    --archives "$archive#newsmill" examples/spark/annotate.py "$@" 2> "$tmp/spark.log" ||
+    { tail -40 "$tmp/spark.log" >&2; exit 1; }
+  grep '^{"records"' "$tmp/spark.log" >&2 || true
+}
+now() { date +%s.%N; }
+secs() { python3 -c "import sys; print(f\"{float(sys.argv[2]) - float(sys.argv[1]):.2f}\")" "$1" "$2"; }
+
+# plain newsmill on the same articles, same machine, same two cores
+t0=$(now)
+target/release/newsmill annotate "$tmp/bbc200.jsonl" -q -o "$tmp/plain.jsonl"
+t1=$(now)
+# model load per partition: what a task pays before its first record (process start, libraries,
+# models), from the bundle as the executors run it
+mkdir "$tmp/b" && tar -xzf "$archive" -C "$tmp/b"
+load=()
+for _ in 1 2 3; do
+  s=$(now); env -i PATH=/usr/bin:/bin "$tmp"/b/*/newsmill annotate - -q --workers 1 < /dev/null; e=$(now)
+  load+=("$(secs "$s" "$e")")
+done
+
+t2=$(now)
+submit "$tmp/bbc200.jsonl" --output "$tmp/out" --partitions 2 --stats "$tmp/stats.json"
+t3=$(now)
+"$VENV/bin/python" scripts/spark-check.py same "$tmp"
+
+# bad input: malformed JSON lines in a plain file, an invalid second gzip member
+mkdir "$tmp/bad"
+{ sed -n 1,3p "$tmp/bbc200.jsonl"; echo '{"id": "broken", "text": '; echo 'not json at all'
+  sed -n 4,5p "$tmp/bbc200.jsonl"; } > "$tmp/bad/mixed.jsonl"
+sed -n 6,8p "$tmp/bbc200.jsonl" | gzip -c > "$tmp/bad/members.jsonl.gz"
+printf '\037\213\010\000\000\000\000\000\000\003this is no deflate data' >> "$tmp/bad/members.jsonl.gz"
+sed -n 9,10p "$tmp/bbc200.jsonl" | gzip -c > "$tmp/bad/good.jsonl.gz"
+submit "$tmp/bad/mixed.jsonl" "$tmp/bad/members.jsonl.gz" "$tmp/bad/good.jsonl.gz" --output "$tmp/badout"
+"$VENV/bin/python" scripts/spark-check.py bad "$tmp"
+
+plain_s=$(secs "$t0" "$t1")
+spark_s=$(secs "$t2" "$t3")
+rate() { python3 -c "import sys; print(f'{200 / float(sys.argv[1]):.2f}')" "$1"; }
+echo "spark-test: plain newsmill annotate: 200 articles in ${plain_s} s = $(rate "$plain_s") art/s" >&2
+echo "spark-test: Spark local[2], whole spark-submit (JVM start included): 200 articles in ${spark_s} s = $(rate "$spark_s") art/s" >&2
+echo "spark-test: model load per partition (bundle, newsmill annotate on empty input, 3 runs): ${load[*]} s" >&2
+echo "spark-test: ok ($(( $(date +%s) - started )) s)" >&2
