@@ -17,7 +17,9 @@ out_dir=$(mkdir -p "${1:-target/bundle}" && cd "${1:-target/bundle}" && pwd)
 eval "$(scripts/setup.sh)"
 [ -n "${NEWSMILL_MODELS:-}" ] || { echo "bundle: no default models (NEWSMILL_MODELS)" >&2; exit 1; }
 
-cargo build --release --quiet --bin newsmill
+# the targets `cargo test` builds (same features: a bin-only build would resolve features
+# differently and rebuild rust-bert and its dependencies)
+cargo build --release --quiet --workspace --all-targets
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 name="newsmill-$version-linux-x86_64"
 stage="$out_dir/$name"

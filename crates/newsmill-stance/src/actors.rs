@@ -8,9 +8,17 @@
 //!    when no last word matches, whose first word (family-name-first names such as "Kim Jong
 //!    Un") — is that word. When several actors match (two people sharing a surname), it joins
 //!    the one mentioned most recently before it, or else the first one mentioned after it.
-//! 3. Places and organisations are merged only on equal keys: "North Korea" (LOC) and "North
-//!    Korean" (MISC, a demonym) stay apart, since telling a demonym from its country needs a
-//!    lexicon newsmill does not have.
+//! 3. Places and organisations are merged on equal keys and by the two alias rules below:
+//!    "North Korea" (LOC) and "North Korean" (MISC, a demonym) stay apart, since telling a
+//!    demonym from its country needs a lexicon newsmill does not have.
+//! 4. Acronyms: a non-PER actor whose name is an acronym or initialism (2–6 capital letters,
+//!    dots allowed: "EU", "U.N.", "NATO") joins the non-PER actor of two or more words whose
+//!    initials spell it, small function words ("of", "the", "and", "for", "de", ...) skipped:
+//!    "EU" → "European Union", "US" → "United States", "USA" → "United States of America".
+//!    When several actors spell it, the one mentioned first.
+//! 5. Short forms: an ORG or LOC actor whose words are the last words of exactly one longer ORG
+//!    or LOC actor joins it ("Porto" → "FC Porto"); with two such actors ("Korea" beside "North
+//!    Korea" and "South Korea") it stays alone.
 //!
 //! An actor's name is its longest mention (most words, then earliest); its label the most
 //! frequent label of its mentions (ties: the earliest); its stance the mean of its mentions'
@@ -202,6 +210,55 @@ pub fn group_actors(mentions: &[Mention]) -> (Vec<Actor>, Vec<usize>) {
             group[i] = target;
         }
     }
+    // rules 4 and 5: acronyms and short forms join the longer ORG/LOC/MISC actor they stand for
+    let majority = |g: &[usize]| -> &str {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for &i in g {
+            *counts.entry(mentions[i].label).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .max_by_key(|&(_, n)| n)
+            .map_or("", |(l, _)| l)
+    };
+    for g in 0..groups.len() {
+        if groups[g].is_empty() || is_per(&groups[g]) {
+            continue;
+        }
+        let first = groups[g][0];
+        let key = &keys[first];
+        let others = |h: &usize| *h != g && !groups[*h].is_empty() && !is_per(&groups[*h]);
+        let first_seen = |h: &usize| groups[*h].iter().map(|&j| mentions[j].start).min();
+        let target = if let Some(letters) = acronym(mentions[first].text) {
+            (0..groups.len())
+                .filter(others)
+                .filter(|&h| {
+                    let k = &keys[groups[h][0]];
+                    k.len() >= 2 && initials(k) == letters
+                })
+                .min_by_key(first_seen)
+        } else if matches!(majority(&groups[g]), "ORG" | "LOC") {
+            let longer: Vec<usize> = (0..groups.len())
+                .filter(others)
+                .filter(|&h| {
+                    let k = &keys[groups[h][0]];
+                    matches!(majority(&groups[h]), "ORG" | "LOC")
+                        && k.len() > key.len()
+                        && k.ends_with(key)
+                })
+                .collect();
+            (longer.len() == 1).then(|| longer[0])
+        } else {
+            None
+        };
+        if let Some(t) = target {
+            let moved = std::mem::take(&mut groups[g]);
+            for &i in &moved {
+                group[i] = t;
+            }
+            groups[t].extend(moved);
+        }
+    }
     // build actors
     let mut actors: Vec<(usize, Actor)> = Vec::new();
     for (g, members) in groups.iter().enumerate() {
@@ -248,6 +305,31 @@ pub fn group_actors(mentions: &[Mention]) -> (Vec<Actor>, Vec<usize>) {
         }
     }
     (actors.into_iter().map(|(_, a)| a).collect(), actor_of)
+}
+
+/// Small words an acronym skips ("United States of America" → USA).
+const ACRONYM_SKIPS: &[&str] = &[
+    "of", "the", "and", "for", "&", "de", "du", "des", "la", "le", "del", "on", "in",
+];
+
+/// The lower-case letters of a mention that is an acronym or initialism: 2–6 capital letters
+/// once dots and a possessive are dropped ("EU", "U.N.", "NATO's").
+fn acronym(text: &str) -> Option<String> {
+    let t = text
+        .trim()
+        .trim_end_matches("'s")
+        .trim_end_matches("’s")
+        .replace('.', "");
+    ((2..=6).contains(&t.chars().count()) && t.chars().all(|c| c.is_ascii_uppercase()))
+        .then(|| t.to_ascii_lowercase())
+}
+
+/// The initials of a key's words, small words skipped.
+fn initials(key: &[String]) -> String {
+    key.iter()
+        .filter(|w| !ACRONYM_SKIPS.contains(&w.as_str()))
+        .filter_map(|w| w.chars().next())
+        .collect()
 }
 
 /// The display form of a name: the mention without leading titles or possessive, original case.
@@ -374,6 +456,56 @@ mod tests {
             ]
         );
         assert!(group_actors(&[]).0.is_empty());
+    }
+
+    #[test]
+    fn acronyms_join_the_name_they_spell() {
+        let ms = [
+            m("European Union", "ORG", 0),
+            m("EU", "ORG", 40),
+            m("the United Nations", "ORG", 60),
+            m("U.N.", "ORG", 90),
+            m("United States", "LOC", 120),
+            m("US", "LOC", 150),
+            m("North Atlantic Treaty Organization", "ORG", 170),
+            m("NATO's", "ORG", 220),
+            m("IMF", "ORG", 260),
+            m("EU", "PER", 280),
+        ];
+        assert_eq!(
+            names(&ms),
+            vec![
+                ("European Union".into(), 3),
+                ("the United Nations".into(), 2),
+                ("United States".into(), 2),
+                ("North Atlantic Treaty Organization".into(), 2),
+                ("IMF".into(), 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn short_forms_join_one_longer_name() {
+        let ms = [
+            m("FC Porto", "ORG", 0),
+            m("Porto", "ORG", 30),
+            m("North Korea", "LOC", 60),
+            m("South Korea", "LOC", 90),
+            m("Korea", "LOC", 120),
+            m("Jong Un", "PER", 150),
+            m("Un", "ORG", 170),
+        ];
+        assert_eq!(
+            names(&ms),
+            vec![
+                ("FC Porto".into(), 2),
+                ("North Korea".into(), 1),
+                ("South Korea".into(), 1),
+                ("Korea".into(), 1),
+                ("Jong Un".into(), 1),
+                ("Un".into(), 1),
+            ]
+        );
     }
 
     #[test]
