@@ -59,34 +59,35 @@ fn digest(records: &[Value]) -> Value {
     )
 }
 
-#[test]
-fn default_model_output_matches_the_libtorch_2_4_reference() {
+/// The [`digest`] of the default models' output on `examples/articles.jsonl`, on the CPU, with
+/// `extra` flags.
+fn annotated_digest(extra: &[&str]) -> Value {
     let models = std::env::var("NEWSMILL_MODELS").expect(
         "NEWSMILL_MODELS is not set: run `eval \"$(scripts/setup.sh)\"` first (scripts/test.sh does)",
     );
     let input = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/articles.jsonl");
-    let out = common::newsmill(
-        &[
-            "annotate",
-            input.to_str().unwrap(),
-            "--models",
-            &models,
-            "--device",
-            "cpu",
-            "--workers",
-            "1",
-            "-q",
-            "--target",
-            "bridge",
-        ],
-        None,
-    );
+    let mut args = vec![
+        "annotate",
+        input.to_str().unwrap(),
+        "--models",
+        &models,
+        "--device",
+        "cpu",
+        "-q",
+    ];
+    args.extend(extra);
+    let out = common::newsmill(&args, None);
     assert_success(&out);
     let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
-    let got = digest(&records);
+    digest(&records)
+}
+
+#[test]
+fn default_model_output_matches_the_libtorch_2_4_reference() {
+    let got = annotated_digest(&["--workers", "1", "--target", "bridge"]);
     if std::env::var_os("NEWSMILL_BLESS").is_some() {
         std::fs::write(
             reference_path(),
@@ -132,30 +133,7 @@ fn default_model_output_matches_the_libtorch_2_4_reference() {
 #[test]
 fn fp16_and_bf16_stay_close_to_fp32() {
     // the GPU precisions, run on the CPU: the same entities, probabilities within 0.05
-    let models = std::env::var("NEWSMILL_MODELS").expect("NEWSMILL_MODELS is not set");
-    let input = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/articles.jsonl");
-    let run = |precision: &str| {
-        let out = common::newsmill(
-            &[
-                "annotate",
-                input.to_str().unwrap(),
-                "--models",
-                &models,
-                "--device",
-                "cpu",
-                "--precision",
-                precision,
-                "-q",
-            ],
-            None,
-        );
-        assert_success(&out);
-        let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("JSON line"))
-            .collect();
-        digest(&records)
-    };
+    let run = |precision: &str| annotated_digest(&["--precision", precision]);
     let want = run("fp32");
     for precision in ["bf16", "fp16"] {
         let got = run(precision);
