@@ -58,10 +58,7 @@ pub fn measure_gpu_matmul_gflops(compute: Compute, seconds: f64) -> f64 {
     let Device::Cuda(i) = compute.device else {
         return 0.0;
     };
-    let kind = match compute.precision {
-        Precision::Fp16 | Precision::Bf16 => compute.precision_kind(),
-        _ => tch::Kind::Float,
-    };
+    let kind = compute.precision_kind();
     let n = 8192i64;
     let a = Tensor::randn([n, n], (kind, compute.device.tch()));
     let c = a.matmul(&a); // warm-up
