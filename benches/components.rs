@@ -44,7 +44,7 @@ fn bench(c: &mut Criterion) {
     let sentences = segment(&text);
     c.bench_function("prepare: words+wordpieces+windows (4 articles)", |b| {
         b.iter(|| {
-            ner.prepare(black_box(&text), &sentences)
+            ner.prepare(black_box(&text), &sentences, &[])
                 .unwrap()
                 .input_count()
         })
@@ -64,7 +64,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("constrained decoding (40 words)", |b| {
         b.iter(|| decode_words(&set, black_box(&refs), Decoding::Constrained))
     });
-    let p = ner.prepare(&text, &sentences).unwrap();
+    let p = ner.prepare(&text, &sentences, &[]).unwrap();
     let inputs = ner.inputs(&p);
     let tokens: usize = inputs.iter().map(|i| i.0.len()).sum();
     c.bench_function(

@@ -69,7 +69,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         ner: settings.ner,
         token_budget: settings.token_budget,
         include_text: true,
-        targets: Vec::new(),
+        ..AnnotateOptions::default()
     };
     let engine = settings.engine;
     let source = Source::from_arg(&args.input);

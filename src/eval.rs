@@ -1,7 +1,7 @@
 //! `newsmill eval`: dev-set scores on the same inference path as `annotate`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -11,7 +11,7 @@ use newsmill_stance::SequenceModel;
 use newsmill_text::Span;
 use serde::Serialize;
 
-use newsmill_pipeline::{JointModels, JointText, JointUses};
+use newsmill_pipeline::{JointModels, JointText, JointUses, SentenceHead};
 
 use crate::{ModelArgs, RunArgs};
 
@@ -35,7 +35,11 @@ enum EvalTask {
     Ner { file: PathBuf },
     /// Accuracy and macro-F1 of target stance on a NewsMTSC JSONL file
     Stance { file: PathBuf },
-    /// Accuracy of sentence sentiment on a TSV file (`sentence<TAB>label`, header line, 0/1)
+    /// Sentence sentiment on a TSV file with a header line: three-class tone
+    /// (`label<TAB>sentence`, negative/neutral/positive: accuracy, macro-F1, per-class F1,
+    /// calibration error, per source when `<stem>.sources.tsv` is beside it; the joint
+    /// checkpoint's `tone` head) or SST-2 (`sentence<TAB>label`, 0/1: accuracy; its
+    /// `sentiment` head)
     Sentiment {
         file: PathBuf,
         /// Score only data rows whose index is a multiple of N (the training recipe's held-out
@@ -89,6 +93,13 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             let uses = JointUses {
                 ner: task == "ner",
                 sentiment: task == "sentiment",
+                sentence_head: match &args.task {
+                    EvalTask::Sentiment { file, .. } => match SentimentFile::of(file)? {
+                        SentimentFile::Tone => SentenceHead::Auto,
+                        SentimentFile::Polarity => SentenceHead::Polarity,
+                    },
+                    _ => SentenceHead::Auto,
+                },
                 stance: task == "stance",
                 entity_stance: false,
             };
@@ -178,31 +189,49 @@ pub fn entity_scores(gold: &[Chunk], pred: &[Chunk]) -> (Prf, BTreeMap<String, P
 pub fn class_scores(gold: &[usize], pred: &[usize], n: usize) -> (f64, f64) {
     let total = gold.len().max(1) as f64;
     let acc = gold.iter().zip(pred).filter(|(g, p)| g == p).count() as f64 / total;
-    let mut f1s = Vec::new();
-    for c in 0..n {
-        let tp = gold
-            .iter()
-            .zip(pred)
-            .filter(|(g, p)| **g == c && **p == c)
-            .count();
-        let fp = gold
-            .iter()
-            .zip(pred)
-            .filter(|(g, p)| **g != c && **p == c)
-            .count();
-        let fn_ = gold
-            .iter()
-            .zip(pred)
-            .filter(|(g, p)| **g == c && **p != c)
-            .count();
-        let denom = 2 * tp + fp + fn_;
-        f1s.push(if denom == 0 {
-            0.0
-        } else {
-            2.0 * tp as f64 / denom as f64
-        });
-    }
+    let f1s = class_f1(gold, pred, n);
     (acc, f1s.iter().sum::<f64>() / n.max(1) as f64)
+}
+
+/// F1 of each class `0..n`.
+fn class_f1(gold: &[usize], pred: &[usize], n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|c| {
+            let (mut tp, mut fp, mut fn_) = (0usize, 0usize, 0usize);
+            for (&g, &p) in gold.iter().zip(pred) {
+                match (g == c, p == c) {
+                    (true, true) => tp += 1,
+                    (false, true) => fp += 1,
+                    (true, false) => fn_ += 1,
+                    _ => {}
+                }
+            }
+            let denom = 2 * tp + fp + fn_;
+            if denom == 0 {
+                0.0
+            } else {
+                2.0 * tp as f64 / denom as f64
+            }
+        })
+        .collect()
+}
+
+/// Expected calibration error: the predictions in 15 equal-width bins of their top
+/// probability; the mean over bins of |accuracy − mean confidence|, weighted by the bin's share.
+pub fn ece(confidence: &[f64], correct: &[bool]) -> f64 {
+    const BINS: usize = 15;
+    let mut sum = [(0usize, 0f64, 0usize); BINS];
+    for (&c, &ok) in confidence.iter().zip(correct) {
+        let b = ((c * BINS as f64).ceil() as usize).clamp(1, BINS) - 1;
+        sum[b].0 += 1;
+        sum[b].1 += c;
+        sum[b].2 += usize::from(ok);
+    }
+    let n = confidence.len().max(1) as f64;
+    sum.iter()
+        .filter(|b| b.0 > 0)
+        .map(|&(k, conf, ok)| (ok as f64 / k as f64 - conf / k as f64).abs() * k as f64 / n)
+        .sum()
 }
 
 type Sentence = (Vec<String>, Vec<String>);
@@ -282,7 +311,7 @@ fn eval_ner(backend: &Backend, file: &PathBuf, budget: usize) -> Result<serde_js
             let mut inputs = Vec::new();
             let mut counts = Vec::with_capacity(texts.len());
             for (text, spans) in &texts {
-                let p = model.prepare_words(text, spans.clone())?;
+                let p = model.prepare_words(text, spans.clone(), &[])?;
                 let mine = model.inputs(&p);
                 counts.push(mine.len());
                 inputs.extend(mine);
@@ -308,6 +337,7 @@ fn eval_ner(backend: &Backend, file: &PathBuf, budget: usize) -> Result<serde_js
                 .map(|((text, spans), lines)| JointText {
                     text,
                     sentences: lines,
+                    roles: &[],
                     entities: &[],
                     targets: Vec::new(),
                     words: Some(spans.clone()),
@@ -393,6 +423,7 @@ fn classify(
                 .map(|((s, t), sp)| JointText {
                     text: s,
                     sentences: sp,
+                    roles: &[],
                     entities: &[],
                     targets: t.map(|t| (t, 0)).into_iter().collect(),
                     words: None,
@@ -496,45 +527,143 @@ fn eval_stance(backend: &Backend, file: &PathBuf, budget: usize) -> Result<serde
     }))
 }
 
+/// The two sentiment files `eval sentiment` reads, told by their header line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentimentFile {
+    /// `label<TAB>sentence`, labels negative / neutral / positive (newstone).
+    Tone,
+    /// `sentence<TAB>label`, labels 0 / 1 (SST-2).
+    Polarity,
+}
+
+impl SentimentFile {
+    pub fn of(file: &Path) -> Result<Self> {
+        let raw = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        match raw.lines().next().map(str::trim) {
+            Some("label\tsentence") => Ok(SentimentFile::Tone),
+            Some("sentence\tlabel") => Ok(SentimentFile::Polarity),
+            other => bail!(
+                "{}: the first line must be the header `label<TAB>sentence` (three-class tone) or `sentence<TAB>label` (SST-2), found {other:?}",
+                file.display()
+            ),
+        }
+    }
+}
+
 fn eval_sentiment(
     backend: &Backend,
     file: &PathBuf,
     every: Option<usize>,
     budget: usize,
 ) -> Result<serde_json::Value> {
+    let format = SentimentFile::of(file)?;
     let raw =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    const TONE: [&str; 3] = ["negative", "neutral", "positive"];
+    let mut rows = Vec::new();
     let mut sentences = Vec::new();
     let mut gold = Vec::new();
     for (i, line) in raw.lines().skip(1).enumerate() {
         if every.is_some_and(|n| i % n.max(1) != 0) {
             continue;
         }
-        let Some((s, y)) = line.rsplit_once('\t') else {
-            bail!("{} data row {}: no tab", file.display(), i + 1);
+        let row = || format!("{} data row {}", file.display(), i + 1);
+        let (s, y) = match (format, line.split_once('\t'), line.rsplit_once('\t')) {
+            (SentimentFile::Tone, Some((y, s)), _) => {
+                let y = TONE
+                    .iter()
+                    .position(|l| *l == y.trim())
+                    .with_context(|| format!("{}: label {y:?} is not one of {TONE:?}", row()))?;
+                (s, y)
+            }
+            (SentimentFile::Polarity, _, Some((s, y))) => {
+                let y: usize = y
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{}: bad label {y:?}", row()))?;
+                (s, y.min(1))
+            }
+            _ => bail!("{}: no tab", row()),
         };
-        let y: usize = y
-            .trim()
-            .parse()
-            .with_context(|| format!("{} data row {}: bad label", file.display(), i + 1))?;
+        rows.push(i);
         sentences.push(s.trim());
-        gold.push(y.min(1));
+        gold.push(y);
     }
     let items: Vec<(&str, Option<Span>)> = sentences.iter().map(|s| (*s, None)).collect();
     let (probs, labels) = classify(backend, &items, budget)?;
-    let classes = [
-        label_index(&labels, "negative")?,
-        label_index(&labels, "positive")?,
-    ];
+    let names: &[&str] = match format {
+        SentimentFile::Tone => &TONE,
+        SentimentFile::Polarity => &["negative", "positive"],
+    };
+    let classes = names
+        .iter()
+        .map(|n| label_index(&labels, n))
+        .collect::<Result<Vec<_>>>()?;
     let pred: Vec<usize> = probs
         .iter()
-        .map(|p| usize::from(p[classes[1]] > p[classes[0]]))
+        .map(|p| {
+            (0..classes.len())
+                .max_by(|&x, &y| p[classes[x]].total_cmp(&p[classes[y]]))
+                .unwrap_or(0)
+        })
         .collect();
-    let (accuracy, _) = class_scores(&gold, &pred, 2);
-    Ok(serde_json::json!({
+    let (accuracy, f1m) = class_scores(&gold, &pred, classes.len());
+    let mut report = serde_json::json!({
         "task": "sentiment", "file": file.display().to_string(), "model": backend.dir(),
         "sentences": gold.len(), "accuracy": accuracy,
-    }))
+    });
+    if format == SentimentFile::Tone {
+        let per_class: BTreeMap<&str, f64> = names
+            .iter()
+            .copied()
+            .zip(class_f1(&gold, &pred, classes.len()))
+            .collect();
+        let confidence: Vec<f64> = probs
+            .iter()
+            .zip(&pred)
+            .map(|(p, &k)| f64::from(p[classes[k]]))
+            .collect();
+        let correct: Vec<bool> = gold.iter().zip(&pred).map(|(g, p)| g == p).collect();
+        report["f1m"] = f1m.into();
+        report["f1"] = serde_json::to_value(per_class)?;
+        report["ece"] = ece(&confidence, &correct).into();
+        // per source, when a line-aligned `<stem>.sources.tsv` (header `source<TAB>detail`)
+        // sits beside the file
+        let sources_file = file.with_extension("sources.tsv");
+        if let Ok(src) = std::fs::read_to_string(&sources_file) {
+            let source: Vec<&str> = src
+                .lines()
+                .skip(1)
+                .map(|l| l.split('\t').next().unwrap_or(""))
+                .collect();
+            let mut by: BTreeMap<&str, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+            for (k, &r) in rows.iter().enumerate() {
+                let name = source.get(r).copied().with_context(|| {
+                    format!(
+                        "{} has fewer rows than {}",
+                        sources_file.display(),
+                        file.display()
+                    )
+                })?;
+                let e = by.entry(name).or_default();
+                e.0.push(gold[k]);
+                e.1.push(pred[k]);
+            }
+            let per: BTreeMap<&str, serde_json::Value> = by
+                .into_iter()
+                .map(|(name, (g, p))| {
+                    let (acc, f1m) = class_scores(&g, &p, classes.len());
+                    (
+                        name,
+                        serde_json::json!({"sentences": g.len(), "accuracy": acc, "f1m": f1m}),
+                    )
+                })
+                .collect();
+            report["sources"] = serde_json::to_value(per)?;
+        }
+    }
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -595,5 +724,14 @@ mod tests {
         assert!((f1m - (2.0 / 3.0 + 2.0 / 3.0 + 1.0) / 3.0).abs() < 1e-12);
         let (acc, f1m) = class_scores(&[], &[], 2);
         assert_eq!((acc, f1m), (0.0, 0.0));
+    }
+
+    #[test]
+    fn ece_by_hand() {
+        // bin of 0.9: 2 predictions, 1 right -> |0.5 - 0.9| * 2/4; bin of 0.6: 2, both right ->
+        // |1 - 0.6| * 2/4
+        let e = ece(&[0.9, 0.9, 0.6, 0.6], &[true, false, true, true]);
+        assert!((e - (0.4 * 0.5 + 0.4 * 0.5)).abs() < 1e-12);
+        assert_eq!(ece(&[1.0, 1.0], &[true, true]), 0.0);
     }
 }

@@ -39,7 +39,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use newsmill_model::{Compute, DeviceChoice, Precision};
 use newsmill_ner::{Decoding, NerOptions};
 use newsmill_pipeline::input::{Fields, Item, Source};
-use newsmill_pipeline::{AnnotateOptions, EngineOptions, ModelPaths, PipelineError, Tasks};
+use newsmill_pipeline::{
+    AnnotateOptions, EngineOptions, ModelPaths, PipelineError, SentenceHead, Tasks,
+};
 use newsmill_text::Windowing;
 
 #[derive(Parser)]
@@ -160,6 +162,26 @@ fn version_text() -> String {
         s += "models: none found (set NEWSMILL_MODELS or pass --models)\n";
     }
     s
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+enum SentenceHeadArg {
+    /// `tone` when the joint checkpoint has it, else `sentiment`
+    Auto,
+    /// three-class news tone (negative, neutral, positive)
+    Tone,
+    /// the two-class `sentiment` head (SST-2 polarity)
+    Polarity,
+}
+
+impl SentenceHeadArg {
+    fn resolve(self) -> SentenceHead {
+        match self {
+            SentenceHeadArg::Auto => SentenceHead::Auto,
+            SentenceHeadArg::Tone => SentenceHead::Tone,
+            SentenceHeadArg::Polarity => SentenceHead::Polarity,
+        }
+    }
 }
 
 #[derive(Copy, Clone, ValueEnum)]
@@ -368,6 +390,13 @@ struct AnnotateArgs {
     /// A file of target phrases, one per line (blank lines and lines starting with # skipped)
     #[arg(long)]
     targets_file: Option<PathBuf>,
+    /// Which head of a joint checkpoint gives the sentence sentiment
+    #[arg(long, value_enum, default_value_t = SentenceHeadArg::Auto)]
+    sentence_head: SentenceHeadArg,
+    /// Count boilerplate sentences (role `boilerplate`) in the article tone, the salient actors
+    /// and the actors' stance, as other sentences
+    #[arg(long)]
+    keep_boilerplate: bool,
     /// No progress bar or summary on stderr
     #[arg(short, long)]
     quiet: bool,
@@ -411,6 +440,8 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
         token_budget: settings.token_budget,
         include_text: !args.no_text,
         targets,
+        sentence_head: args.sentence_head.resolve(),
+        keep_boilerplate: args.keep_boilerplate,
     };
     let source = Source::from_args(&args.inputs)?;
     for part in source.parts() {
@@ -651,6 +682,8 @@ fn settings_identity(args: &AnnotateArgs, opts: &AnnotateOptions) -> serde_json:
         "fields": [args.id_field, args.text_field, args.title_field],
         "text": opts.include_text,
         "targets": opts.targets,
+        "sentence_head": name(args.sentence_head.to_possible_value()),
+        "keep_boilerplate": opts.keep_boilerplate,
         "batch_tokens": opts.token_budget,
         "job_articles": args.run.engine().job_articles,
         "window": args.run.window(),

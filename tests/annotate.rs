@@ -60,7 +60,7 @@ fn jsonl_corpus_one_line_per_record_in_order() {
     assert_eq!(recs[3]["record"], "line 4");
     assert_eq!(recs[5]["error"]["kind"], "missing_field");
     for r in recs.iter().filter(|r| r.get("error").is_none()) {
-        assert_eq!(r["schema_version"], "1.2");
+        assert_eq!(r["schema_version"], "2.0");
         check_record(r);
         for s in r["sentences"].as_array().unwrap() {
             assert!(s["sentiment"]["probs"].as_object().unwrap().len() == 2);

@@ -111,6 +111,109 @@ fn sentence_sentiment_clear_cases() {
     assert_eq!(labels, ["positive", "negative", "positive", "negative"]);
 }
 
+/// The default sentence head is three-class news tone: plain reports are neutral.
+#[test]
+fn news_tone_clear_cases() {
+    let recs = annotate(
+        &["--tasks", "sentiment"],
+        &jsonl(&[
+            "The committee will meet on Thursday to discuss the budget.",
+            "The museum is open from 9am to 5pm every day except Monday.",
+            "Shares in the airline plunged after it warned of heavy losses.",
+            "The company said profits rose sharply, beating expectations for a third straight quarter.",
+        ]),
+    );
+    let labels: Vec<&str> = recs
+        .iter()
+        .map(|r| r["sentences"][0]["sentiment"]["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["neutral", "neutral", "negative", "positive"]);
+    assert!(recs[0]["models"]["sentiment"]
+        .as_str()
+        .unwrap()
+        .ends_with("#tone"));
+    // the SST-2 head stays available
+    let recs = annotate(
+        &["--tasks", "sentiment", "--sentence-head", "polarity"],
+        &jsonl(&["A boring, clumsy mess that wastes its talented cast."]),
+    );
+    let s = &recs[0]["sentences"][0]["sentiment"];
+    assert_eq!(s["label"], "negative");
+    assert_eq!(s["probs"].as_object().unwrap().len(), 2);
+}
+
+/// Page roles on the scraped example page: the furniture is boilerplate, the headline is the
+/// title and reads as one (no ORG made of its capitalised common words), the story is body, and
+/// the tone counts the story only.
+#[test]
+fn example_article_page_roles() {
+    let path = shared_data().join("examples/putin-north-korea-visit.txt");
+    let text = std::fs::read_to_string(&path).expect("the example article in ../shared/data");
+    let input = json!({"id": "putin", "text": text}).to_string() + "\n";
+    let r = &annotate(&[], &input)[0];
+    check_record(r);
+    let sents = r["sentences"].as_array().unwrap();
+    let slice = |s: &Value| {
+        common::char_slice(
+            &text,
+            s["start"].as_u64().unwrap() as usize,
+            s["end"].as_u64().unwrap() as usize,
+        )
+    };
+    let roles: Vec<&str> = sents.iter().map(|s| s["role"].as_str().unwrap()).collect();
+    const FURNITURE: [&str; 6] = [
+        "Connect with us",
+        "Continue Reading",
+        "Click to comment",
+        "Leave a Reply",
+        "Your email address will not be published.",
+        "Required fields are marked *",
+    ];
+    for (s, role) in sents.iter().zip(&roles) {
+        let is_furniture = FURNITURE.contains(&slice(s).as_str());
+        assert_eq!(*role == "boilerplate", is_furniture, "{role}: {}", slice(s));
+    }
+    // the page: one furniture line, the headline, the story, five furniture lines
+    assert_eq!(roles[1], "title");
+    assert_eq!(roles.iter().filter(|r| **r == "title").count(), 1);
+    assert!(roles[2..roles.len() - 5].iter().all(|r| *r == "body"));
+    let in_title: Vec<&Value> = r["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["sentence"] == 1)
+        .collect();
+    assert!(
+        in_title.iter().all(|e| e["label"] != "ORG"),
+        "an ORG in the title: {in_title:?}"
+    );
+    assert!(in_title
+        .iter()
+        .any(|e| e["text"] == "Putin" && e["label"] == "PER"));
+    let summary = &r["summary"];
+    assert_eq!(summary["boilerplate"], 6);
+    let counted: u64 = summary["tone"]["counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        counted as usize,
+        sents.len() - 6,
+        "the tone leaves the furniture out"
+    );
+    // --keep-boilerplate counts every sentence
+    let kept = &annotate(&["--keep-boilerplate", "--tasks", "sentiment"], &input)[0];
+    let all: u64 = kept["summary"]["tone"]["counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(all as usize, sents.len());
+}
+
 #[test]
 fn entity_stance_clear_cases() {
     let recs = annotate(

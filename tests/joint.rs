@@ -54,12 +54,14 @@ fn one_phase_output_on_the_examples() {
         check_record(r);
         let m = &r["models"];
         let id = m["ner"].as_str().expect("models.ner");
-        assert!(
-            id.starts_with("joint@") && id.len() == "joint@".len() + 16,
-            "{id}"
-        );
-        assert_eq!(m["sentiment"], m["ner"]);
-        assert_eq!(m["stance"], m["ner"]);
+        // one checkpoint answers the three tasks, each from its head
+        let hash = id
+            .strip_prefix("joint@")
+            .and_then(|h| h.strip_suffix("#ner"))
+            .unwrap_or_else(|| panic!("{id}"));
+        assert_eq!(hash.len(), 16, "{id}");
+        assert_eq!(m["sentiment"], format!("joint@{hash}#tone"));
+        assert_eq!(m["stance"], format!("joint@{hash}#stance"));
         for s in r["sentences"].as_array().unwrap() {
             assert!(s["sentiment"]["probs"]["positive"].is_number());
         }
@@ -188,7 +190,7 @@ fn broken(name: &str, edit: impl Fn(&mut Value)) -> (String, Option<i32>) {
 #[test]
 fn checkpoint_errors_name_file_and_field() {
     type Edit = fn(&mut Value);
-    let cases: [(&str, Edit, &[&str]); 3] = [
+    let cases: [(&str, Edit, &[&str]); 5] = [
         (
             "missing-head",
             |n| {
@@ -215,12 +217,81 @@ fn checkpoint_errors_name_file_and_field() {
                 "unknown head kind `crf`",
             ],
         ),
+        (
+            "temperature",
+            |n| n["heads"]["tone"]["temperature"] = serde_json::json!(-1.5),
+            &[
+                "config.json",
+                "newsmill.heads.tone.temperature",
+                "expected a positive number, found -1.5",
+            ],
+        ),
+        (
+            "span-temperature",
+            |n| n["heads"]["stance"]["temperature"] = serde_json::json!(2.0),
+            &[
+                "config.json",
+                "newsmill.heads.stance.temperature",
+                "only first_position heads",
+            ],
+        ),
     ];
     for (name, edit, expected) in cases {
         let (err, code) = broken(name, edit);
         assert_eq!(code, Some(1), "{name}: {err}");
         for e in expected {
             assert!(err.contains(e), "{name}: `{e}` not in {err}");
+        }
+    }
+}
+
+/// A head's `temperature` divides its logits: with T = 2 every log-ratio of two tone
+/// probabilities is half of what it is without.
+#[test]
+fn temperature_divides_the_tone_logits() {
+    let run = |name: &str, t: Option<f64>| {
+        let dir =
+            std::env::temp_dir().join(format!("newsmill-joint-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        write_tiny_joint(&dir);
+        let path = dir.join("config.json");
+        let mut config: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if let Some(t) = t {
+            config["newsmill"]["heads"]["tone"]["temperature"] = t.into();
+        }
+        std::fs::write(&path, serde_json::to_string(&config).unwrap()).unwrap();
+        let out = newsmill(
+            &[
+                "annotate",
+                &examples(),
+                "--models",
+                dir.to_str().unwrap(),
+                "-q",
+                "--tasks",
+                "sentiment",
+            ],
+            None,
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_success(&out);
+        records(&out.stdout)
+            .iter()
+            .flat_map(|r| r["sentences"].as_array().unwrap().clone())
+            .map(|s| {
+                ["negative", "neutral", "positive"]
+                    .map(|k| s["sentiment"]["probs"][k].as_f64().unwrap())
+            })
+            .collect::<Vec<_>>()
+    };
+    let plain = run("t1", None);
+    let warm = run("t2", Some(2.0));
+    assert_eq!(plain.len(), warm.len());
+    assert!(!plain.is_empty());
+    for (p, w) in plain.iter().zip(&warm) {
+        for (i, j) in [(0, 1), (1, 2), (0, 2)] {
+            let (lp, lw) = ((p[i] / p[j]).ln(), (w[i] / w[j]).ln());
+            assert!((lw - lp / 2.0).abs() < 1e-3, "{p:?} {w:?}");
         }
     }
 }

@@ -334,14 +334,36 @@ def read_tsv_labels(path):
     return rows
 
 
-def uniform_newsmtsc(path):
-    """NewsMTSC sentences whose targets all share one polarity, labelled with it."""
+def uniform_newsmtsc(path, line_numbers=False):
+    """NewsMTSC sentences whose targets all share one polarity, labelled with it (with
+    `line_numbers`: (sentence, label, 1-based line of the file))."""
     out = []
-    for s, targets in read_newsmtsc_sentences(path):
+    for i, (s, targets) in enumerate(read_newsmtsc_sentences(path), 1):
         ys = {y for _, _, y in targets}
         if len(ys) == 1:
-            out.append((s, ys.pop()))
+            out.append((s, ys.pop(), i) if line_numbers else (s, ys.pop()))
     return out
+
+
+def general_news_dev(data=DATA):
+    """The general-news tone dev set, as (sentence, label index, source, detail): the
+    emobank-news rows of newstone dev.tsv (detail from dev.sources.tsv), then the NewsMTSC
+    dev_rw and dev_mt sentences whose targets all share one polarity (detail: line=N)."""
+    nt = read_tsv_labels(data / "newstone" / "dev.tsv")
+    with open(data / "newstone" / "dev.sources.tsv", encoding="utf-8") as f:
+        next(f)
+        sources = [line.rstrip("\n").split("\t", 1) for line in f]
+    out = [(s, y, src, detail) for (s, y), (src, detail) in zip(nt, sources) if src == "emobank-news"]
+    for split in ("dev_rw", "dev_mt"):
+        for s, y, i in uniform_newsmtsc(data / "newsmtsc" / f"{split}.jsonl", line_numbers=True):
+            out.append((s, y, f"newsmtsc-{split}", f"line={i}"))
+    return out
+
+
+def title_case_conll(path):
+    """The Title Case copy of a CoNLL file's sentences (`title_case` without rng), as
+    (words, gold tags) per sentence: the "Title Case CoNLL" dev set."""
+    return [(title_case(words), tags) for words, tags in read_conll(path)]
 
 
 def seq_examples(rows, enc):
@@ -445,16 +467,11 @@ def main():
     # dev sets (selection only; test splits are not here)
     ner_dev = lim(ner_examples(conll / "eng.testa", enc))
     title_dev = []
-    for words, tags in lim(read_conll(conll / "eng.testa")):
-        ws = title_case(words)
+    for ws, tags in lim(title_case_conll(conll / "eng.testa")):
         ids, tt, wid = enc.words(ws)
         title_dev.append((ids, tt, None, wid, ws, tags))
     nt_dev = read_tsv_labels(DATA / "newstone" / "dev.tsv")
-    with open(DATA / "newstone" / "dev.sources.tsv", encoding="utf-8") as f:
-        next(f)
-        sources = [line.split("\t")[0] for line in f]
-    general = [r for r, s in zip(nt_dev, sources) if s == "emobank-news"]
-    general += uniform_newsmtsc(DATA / "newsmtsc" / "dev_rw.jsonl") + uniform_newsmtsc(DATA / "newsmtsc" / "dev_mt.jsonl")
+    general = [(s, y) for s, y, _, _ in general_news_dev()]
     dev = {
         "ner": {"conll_dev": ner_dev, "conll_dev_titlecase": title_dev},
         "stance": {

@@ -12,6 +12,11 @@ greedy IOB2 decoding here; newsmill decodes with constraints), first-position cl
 the BERT pooler, and the stance toward each entity from [first position; mean; max] of its
 wordpieces. Words and case-shape token types are made as newsmill makes them (joint.py's port of
 crates/newsmill-text). Needs torch, transformers (BertModel), tokenizers, safetensors.
+
+A first_position head may carry an optional `"temperature": T` (T > 0, default 1) in its
+config.json entry: its logits are divided by T before the softmax (temperature scaling, fitted by
+models/recipe/calibrate.py), which changes the probabilities and scores but never the label.
+`logits(sentences, head)` returns a first-position head's raw logits, before any temperature.
 """
 
 import json
@@ -91,6 +96,16 @@ class NewsmillJoint(nn.Module):
         out = self.bert(input_ids=ids, attention_mask=(ids != 0).long(), token_type_ids=types)
         return out.last_hidden_state, out.pooler_output
 
+    def _first_position(self, name, hidden, pooled):
+        """Raw logits [batch, labels] of first-position head `name`."""
+        return self.heads[name](pooled if self.spec["heads"][name].get("pooler") else hidden[:, 0])
+
+    @torch.no_grad()
+    def logits(self, sentences, head, max_len=128):
+        """Raw logits [batch, labels] of first-position head `head` (no temperature applied)."""
+        ids, types, _ = self.encode(sentences, max_len)
+        return self._first_position(head, *self(ids, types))
+
     def _scored(self, name, logits):
         labels = self.spec["heads"][name]["labels"]
         p = logits.float().softmax(-1).tolist()
@@ -106,13 +121,13 @@ class NewsmillJoint(nn.Module):
         heads = self.spec["heads"]
         ner = next((n for n, h in heads.items() if h["kind"] == "token"), None)
         stance = next((n for n, h in heads.items() if h["kind"] == "span_pool"), None)
+        first = {
+            n: self._first_position(n, hidden, pooled) / h.get("temperature", 1.0)
+            for n, h in heads.items() if h["kind"] == "first_position"
+        }
         results = []
         for r, (s, (spans, wid)) in enumerate(zip(sentences, meta)):
-            res = {}
-            for name, h in heads.items():
-                if h["kind"] == "first_position":
-                    x = pooled[r] if h.get("pooler") else hidden[r, 0]
-                    res[name] = self._scored(name, self.heads[name](x))
+            res = {name: self._scored(name, logits[r]) for name, logits in first.items()}
             ents = []
             if ner is not None:
                 labels = heads[ner]["labels"]

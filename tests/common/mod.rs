@@ -113,7 +113,9 @@ pub fn tiny_joint_section() -> serde_json::Value {
             "sentiment": {"kind": "first_position", "pooler": true, "prefix": "sentiment.classifier",
                           "labels": ["negative", "positive"]},
             "stance": {"kind": "span_pool", "pool": ["first", "mean", "max"], "prefix": "stance.classifier",
-                       "labels": ["negative", "neutral", "positive"]}
+                       "labels": ["negative", "neutral", "positive"]},
+            "tone": {"kind": "first_position", "pooler": true, "prefix": "tone.classifier",
+                     "labels": ["negative", "neutral", "positive"]}
         }
     })
 }
@@ -141,7 +143,12 @@ pub fn write_tiny_joint(dir: &Path) {
     tch::manual_seed(11);
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
     rust_bert::bert::BertModel::<rust_bert::bert::BertEmbeddings>::new(vs.root() / "bert", &rb);
-    let heads = [("ner", 9, 16), ("sentiment", 2, 16), ("stance", 3, 48)];
+    let heads = [
+        ("ner", 9, 16),
+        ("sentiment", 2, 16),
+        ("stance", 3, 48),
+        ("tone", 3, 16),
+    ];
     for (name, rows, cols) in heads {
         let p = vs.root() / name / "classifier";
         let _ = p.randn("weight", &[rows, cols], 0.0, 1.0);
@@ -154,7 +161,7 @@ pub fn write_tiny_joint(dir: &Path) {
 pub fn tiny_joint() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join("newsmill-tiny-joint-v1");
+        let dir = std::env::temp_dir().join("newsmill-tiny-joint-v2");
         if dir.join("joint/model.safetensors").is_file() {
             return dir;
         }
@@ -258,6 +265,11 @@ pub fn check_record(r: &serde_json::Value) {
             char_slice(text, a, b).trim(),
             char_slice(text, a, b),
             "sentences are trimmed"
+        );
+        assert!(
+            matches!(s["role"].as_str(), Some("title" | "body" | "boilerplate")),
+            "sentence role in {}",
+            r["id"]
         );
         prev_end = b;
     }

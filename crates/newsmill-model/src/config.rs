@@ -20,16 +20,19 @@ pub enum HeadKind {
 }
 
 /// One head of a joint checkpoint: `{prefix}.weight` (`[labels, in]`) and `{prefix}.bias`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HeadSpec {
     pub name: String,
     pub kind: HeadKind,
     pub prefix: String,
     pub labels: Vec<String>,
+    /// `temperature` (first_position heads; default 1): the logits are divided by it before
+    /// the softmax (calibration by temperature scaling, fitted on a dev set).
+    pub temperature: f32,
 }
 
 /// The `newsmill` section of a joint checkpoint's config.json.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JointSpec {
     pub heads: Vec<HeadSpec>,
 }
@@ -363,11 +366,38 @@ fn parse_heads(path: &Path, v: &Value) -> Result<JointSpec, ModelError> {
                 ))
             }
         };
+        let temperature = match h.get("temperature") {
+            None => 1.0,
+            Some(t) => match t.as_f64() {
+                Some(v)
+                    if v.is_finite()
+                        && v > 0.0
+                        && matches!(kind, HeadKind::FirstPosition { .. }) =>
+                {
+                    v as f32
+                }
+                Some(v) if v.is_finite() && v > 0.0 => {
+                    return Err(field_err(
+                        path,
+                        &f("temperature"),
+                        "only first_position heads are calibrated by a temperature",
+                    ))
+                }
+                _ => {
+                    return Err(field_err(
+                        path,
+                        &f("temperature"),
+                        format!("expected a positive number, found {t}"),
+                    ))
+                }
+            },
+        };
         heads.push(HeadSpec {
             name: name.clone(),
             kind,
             prefix,
             labels,
+            temperature,
         });
     }
     Ok(JointSpec { heads })

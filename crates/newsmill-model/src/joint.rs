@@ -185,6 +185,13 @@ impl JointModel {
                 Some(&[size[0]]),
             )?
             .to_device(device);
+            // calibration: logits / T, folded into the weights
+            let (w, b) = if hs.temperature == 1.0 {
+                (w, b)
+            } else {
+                let t = f64::from(hs.temperature);
+                (w / t, b / t)
+            };
             heads.push(LoadedHead { w, b });
         }
         // the file's bytes are not needed any more: free them before the encoder's fused (and,

@@ -3,7 +3,9 @@ use std::path::Path;
 use std::ops::Range;
 
 use newsmill_model::{BatchStats, Classifier, Compute, Head, HeadKindName, JointModel};
-use newsmill_text::{split_words, CaseFeature, Encoded, Span, Window, Windowing, WordpieceEncoder};
+use newsmill_text::{
+    split_words, CaseFeature, Encoded, Role, Span, Window, Windowing, WordpieceEncoder,
+};
 
 use crate::decode::{decode_words, Decoding};
 use crate::tags::{chunks, TagSet};
@@ -129,10 +131,16 @@ impl NerModel {
         })
     }
 
-    /// Words, wordpieces and windows of every sentence of `text`.
-    pub fn prepare(&self, text: &str, sentences: &[Span]) -> Result<PreparedText, NerError> {
+    /// Words, wordpieces and windows of every sentence of `text`; `roles` are the sentences'
+    /// page roles (a title is read as one; missing roles: body).
+    pub fn prepare(
+        &self,
+        text: &str,
+        sentences: &[Span],
+        roles: &[Role],
+    ) -> Result<PreparedText, NerError> {
         let split: Vec<Vec<Span>> = sentences.iter().map(|s| split_words(text, *s)).collect();
-        self.prepare_words(text, split)
+        self.prepare_words(text, split, roles)
     }
 
     /// Like [`NerModel::prepare`] for sentences already split into words (one `Vec` of word
@@ -141,12 +149,14 @@ impl NerModel {
         &self,
         text: &str,
         sentences: Vec<Vec<Span>>,
+        roles: &[Role],
     ) -> Result<PreparedText, NerError> {
         let mut out = Vec::with_capacity(sentences.len());
         for (index, words) in sentences.into_iter().enumerate() {
             let strs: Vec<&str> = words.iter().map(|w| w.slice(text)).collect();
             let enc = self.encoder.encode_words(&strs)?;
-            let cases = self.case.word_types(&strs);
+            let title = roles.get(index) == Some(&Role::Title);
+            let cases = self.case.word_types(&strs, title);
             let types = enc.word.iter().map(|&w| cases[w as usize]).collect();
             out.push(PreparedSentence {
                 index,
@@ -316,7 +326,7 @@ impl NerModel {
         token_budget: usize,
     ) -> Result<(Vec<Entity>, BatchStats), NerError> {
         let clf = self.clf.as_ref().ok_or(NerError::JointHead)?;
-        let p = self.prepare(text, sentences)?;
+        let p = self.prepare(text, sentences, &[])?;
         let (probs, stats) = clf.predict(&self.inputs(&p), token_budget)?;
         Ok((self.decode(&p, &probs), stats))
     }

@@ -4,7 +4,7 @@
 use newsmill_model::{gather_batches, plan_groups, BatchStats, JointItem};
 use newsmill_ner::{Entity, PreparedText};
 use newsmill_stance::{find_targets, Scored};
-use newsmill_text::{segment, Span};
+use newsmill_text::{page_roles, segment, Role, Span};
 
 use crate::input::{Article, BadRecord, Item};
 use crate::joint::{JointModels, JointText};
@@ -64,6 +64,8 @@ impl GroupStats {
 pub(crate) struct Work {
     pub(crate) article: Article,
     pub(crate) sentences: Vec<Span>,
+    /// The page role of each sentence.
+    pub(crate) roles: Vec<Role>,
     pub(crate) prepared: Option<PreparedText>,
     pub(crate) entities: Vec<Entity>,
     /// User target matches: (byte span, sentence index, index into `opts.targets`).
@@ -89,11 +91,13 @@ pub fn annotate_group(
                 slots.push(Ok(work.len()));
                 let t0 = std::time::Instant::now();
                 let sentences = segment(&article.text);
+                let roles = page_roles(&article.text, &sentences, article.title.as_deref());
                 stats.prepare_seconds += t0.elapsed().as_secs_f64();
                 let targets = match_targets(&article.text, &sentences, &opts.targets);
                 work.push(Work {
                     article,
                     sentences,
+                    roles,
                     prepared: None,
                     entities: Vec::new(),
                     targets,
@@ -186,7 +190,7 @@ fn run_models_batched(
         let mut inputs = Vec::new();
         let mut counts = Vec::with_capacity(work.len());
         for w in work.iter_mut() {
-            let p = ner.prepare(&w.article.text, &w.sentences)?;
+            let p = ner.prepare(&w.article.text, &w.sentences, &w.roles)?;
             let mine = ner.inputs(&p);
             counts.push(mine.len());
             inputs.extend(mine);
@@ -285,6 +289,7 @@ fn run_joint(
             .map(|w| JointText {
                 text: &w.article.text,
                 sentences: &w.sentences,
+                roles: &w.roles,
                 entities: &w.entities,
                 targets: w.targets.iter().map(|&(span, s, _)| (span, s)).collect(),
                 words: None,

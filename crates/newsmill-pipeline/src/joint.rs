@@ -11,7 +11,7 @@ use newsmill_model::{
 };
 use newsmill_ner::{Entity, NerModel, NerOptions, PreparedText};
 use newsmill_stance::Scored;
-use newsmill_text::Span;
+use newsmill_text::{Role, Span};
 
 use crate::PipelineError;
 
@@ -21,9 +21,35 @@ use crate::PipelineError;
 pub struct JointUses {
     pub ner: bool,
     pub sentiment: bool,
+    /// Which first-position head answers `sentiment`.
+    pub sentence_head: SentenceHead,
     /// The span head scores user targets, and entities when `entity_stance`.
     pub stance: bool,
     pub entity_stance: bool,
+}
+
+/// Which first-position head of a joint checkpoint gives the sentence sentiment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SentenceHead {
+    /// `tone` when the checkpoint has it, else `sentiment`.
+    #[default]
+    Auto,
+    /// `tone`: three-class news tone (negative, neutral, positive).
+    Tone,
+    /// `sentiment`: two-class polarity (SST-2).
+    Polarity,
+}
+
+impl SentenceHead {
+    /// The head's name in a checkpoint with `heads`.
+    fn name(self, has: impl Fn(&str) -> bool) -> &'static str {
+        match self {
+            SentenceHead::Tone => "tone",
+            SentenceHead::Polarity => "sentiment",
+            SentenceHead::Auto if has("tone") => "tone",
+            SentenceHead::Auto => "sentiment",
+        }
+    }
 }
 
 /// A joint checkpoint with the heads a run reads, resolved once at load.
@@ -36,6 +62,8 @@ pub struct JointModels {
     heads: JointHeads,
     /// Labels of the sentiment and stance heads.
     sentiment_labels: Vec<String>,
+    /// The name of the head that answers `sentiment` (empty when none does).
+    pub sentiment_head: &'static str,
     stance_labels: Vec<String>,
 }
 
@@ -73,8 +101,12 @@ impl JointModels {
                 .unwrap_or_default()
         };
         let mut sentiment_labels = Vec::new();
+        let mut sentiment_head = "";
         if uses.sentiment {
-            let i = model.require("sentiment", HeadKindName::FirstPosition)?;
+            sentiment_head = uses
+                .sentence_head
+                .name(|n| model.heads().any(|h| h.name == n));
+            let i = model.require(sentiment_head, HeadKindName::FirstPosition)?;
             heads.first.push(i);
             sentiment_labels = labels(i);
         }
@@ -90,6 +122,7 @@ impl JointModels {
             uses,
             heads,
             sentiment_labels,
+            sentiment_head,
             stance_labels,
         })
     }
@@ -99,6 +132,8 @@ impl JointModels {
 pub struct JointText<'a> {
     pub text: &'a str,
     pub sentences: &'a [Span],
+    /// The page role of each sentence (a title is read as one; missing: body).
+    pub roles: &'a [Role],
     /// Entities found by a separate NER model (used when the joint model does not do NER).
     pub entities: &'a [Entity],
     /// User-target matches: (byte span, sentence index).
@@ -151,8 +186,8 @@ impl JointModels {
         };
         for (a, t) in texts.iter().enumerate() {
             let prepared = match &t.words {
-                Some(words) => self.ner.prepare_words(t.text, words.clone())?,
-                None => self.ner.prepare(t.text, t.sentences)?,
+                Some(words) => self.ner.prepare_words(t.text, words.clone(), t.roles)?,
+                None => self.ner.prepare(t.text, t.sentences, t.roles)?,
             };
             let mut by_sentence = vec![None; t.sentences.len()];
             for (u, windows) in self.ner.unit_inputs(&prepared).into_iter().enumerate() {

@@ -11,7 +11,7 @@ pub mod output;
 
 pub use annotate::{annotate_group, GroupStats};
 pub use engine::{run_with, EngineOptions, RunSummary};
-pub use joint::{JointModels, JointResult, JointText, JointUses};
+pub use joint::{JointModels, JointResult, JointText, JointUses, SentenceHead};
 pub use models::Models;
 pub use options::{AnnotateOptions, ModelPaths, Tasks};
 

@@ -63,6 +63,7 @@ impl Models {
         let uses = JointUses {
             ner: from_joint(&paths.ner, t.ner),
             sentiment: from_joint(&paths.sentiment, t.sentiment),
+            sentence_head: opts.sentence_head,
             stance: from_joint(&paths.stance, wants_stance),
             entity_stance: t.stance,
         };
@@ -103,11 +104,12 @@ impl Models {
 impl Models {
     /// The identity of the model that answers each task.
     pub fn identities(&self) -> ModelsOut {
-        let joint = |used: bool| {
+        // a joint checkpoint's identity names the head: `joint@<hash>#tone`
+        let joint = |used: bool, head: &str| {
             self.joint
                 .as_ref()
                 .filter(|_| used)
-                .map(|j| j.model.identity.clone())
+                .map(|j| format!("{}#{head}", j.model.identity))
         };
         let uses = self.joint.as_ref().map(|j| j.uses).unwrap_or_default();
         ModelsOut {
@@ -115,17 +117,20 @@ impl Models {
                 .ner
                 .as_ref()
                 .and_then(|n| n.clf.as_ref().map(|c| c.identity.clone()))
-                .or_else(|| joint(uses.ner)),
+                .or_else(|| joint(uses.ner, "ner")),
             sentiment: self
                 .sentiment
                 .as_ref()
                 .map(|m| m.clf.identity.clone())
-                .or_else(|| joint(uses.sentiment)),
+                .or_else(|| {
+                    let head = self.joint.as_ref().map_or("", |j| j.sentiment_head);
+                    joint(uses.sentiment, head)
+                }),
             stance: self
                 .stance
                 .as_ref()
                 .map(|m| m.clf.identity.clone())
-                .or_else(|| joint(uses.stance)),
+                .or_else(|| joint(uses.stance, "stance")),
         }
     }
 }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use newsmill_ner::NerOptions;
 
+use crate::joint::SentenceHead;
+
 /// Which models run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tasks {
@@ -74,6 +76,10 @@ pub struct AnnotateOptions {
     pub include_text: bool,
     /// User targets: case-insensitive whole-word matches are scored for stance.
     pub targets: Vec<String>,
+    /// Which head of a joint checkpoint gives the sentence sentiment.
+    pub sentence_head: SentenceHead,
+    /// Count boilerplate sentences in the tone, the salient actors and stance aggregation.
+    pub keep_boilerplate: bool,
 }
 
 impl Default for AnnotateOptions {
@@ -84,6 +90,8 @@ impl Default for AnnotateOptions {
             token_budget: 512,
             include_text: true,
             targets: Vec::new(),
+            sentence_head: SentenceHead::default(),
+            keep_boilerplate: false,
         }
     }
 }

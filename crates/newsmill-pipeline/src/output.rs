@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use newsmill_stance::{group_actors, mean_stance, Actor, Mention, Scored};
-use newsmill_text::CharIndex;
+use newsmill_text::{CharIndex, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::annotate::Work;
@@ -12,7 +12,7 @@ use crate::input::BadRecord;
 use crate::options::AnnotateOptions;
 
 /// Bumped whenever the output changes shape.
-pub const SCHEMA_VERSION: &str = "1.2";
+pub const SCHEMA_VERSION: &str = "2.0";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ArticleOut {
@@ -75,13 +75,18 @@ pub struct ActorOut {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SummaryOut {
     pub sentences: usize,
+    /// Sentences whose role is `boilerplate` (0 in records before schema 2.0).
+    #[serde(default)]
+    pub boilerplate: usize,
     pub entities: usize,
     pub targets: usize,
     pub actors: usize,
-    /// Mean sentence sentiment; absent when sentiment did not run or there is no sentence.
+    /// Mean sentence sentiment over the title and body sentences (every sentence with
+    /// `--keep-boilerplate`); absent when sentiment did not run or no sentence counts.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub tone: Option<ToneOut>,
-    /// Up to five entity actors with the most mentions (ties: earliest first).
+    /// Up to five entity actors with the most mentions outside boilerplate (ties: earliest
+    /// first).
     pub salient: Vec<SalientOut>,
 }
 
@@ -92,6 +97,9 @@ pub struct ToneOut {
     pub mean: BTreeMap<String, f32>,
     /// Sentences per sentiment label.
     pub counts: BTreeMap<String, usize>,
+    /// The share of the counted sentences with each label (`counts` / their number).
+    #[serde(default)]
+    pub proportions: BTreeMap<String, f32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -99,6 +107,7 @@ pub struct SalientOut {
     pub actor: usize,
     pub name: String,
     pub label: String,
+    /// Mentions outside boilerplate sentences.
     pub mentions: usize,
 }
 
@@ -106,6 +115,9 @@ pub struct SalientOut {
 pub struct SentenceOut {
     pub start: usize,
     pub end: usize,
+    /// `title`, `body` or `boilerplate` (page furniture); body in records before schema 2.0.
+    #[serde(default)]
+    pub role: Role,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sentiment: Option<Scored>,
 }
@@ -166,6 +178,7 @@ pub(crate) fn render(w: &Work, opts: &AnnotateOptions, models: &ModelsOut) -> St
         .map(|(i, s)| SentenceOut {
             start: ci.char_of(s.start),
             end: ci.char_of(s.end),
+            role: w.roles.get(i).copied().unwrap_or_default(),
             sentiment: w.sentiments.get(i).cloned().flatten(),
         })
         .collect();
@@ -198,8 +211,13 @@ pub(crate) fn render(w: &Work, opts: &AnnotateOptions, models: &ModelsOut) -> St
             actor: 0,
         })
         .collect();
-    let actors = build_actors(&mut entities, &mut targets);
-    let summary = summarize(&sentences, &entities, &targets, &actors);
+    // which sentences count in the tone, the salient actors and the actors' stance
+    let counted: Vec<bool> = sentences
+        .iter()
+        .map(|s| opts.keep_boilerplate || s.role != Role::Boilerplate)
+        .collect();
+    let actors = build_actors(&mut entities, &mut targets, &counted);
+    let summary = summarize(&sentences, &entities, &targets, &actors, &counted);
     let mut warnings = w.article.warnings.clone();
     if w.sentences.is_empty() {
         warnings.push("empty text: nothing to annotate".into());
@@ -222,15 +240,21 @@ pub(crate) fn render(w: &Work, opts: &AnnotateOptions, models: &ModelsOut) -> St
 }
 
 /// Actors of the entities (grouped by newsmill-stance's rules) followed by one actor per user
-/// target that matched; sets each mention's `actor`.
-fn build_actors(entities: &mut [EntityOut], targets: &mut [TargetOut]) -> Vec<ActorOut> {
+/// target that matched; sets each mention's `actor`. An actor's stance is the mean over its
+/// mentions in `counted` sentences.
+fn build_actors(
+    entities: &mut [EntityOut],
+    targets: &mut [TargetOut],
+    counted: &[bool],
+) -> Vec<ActorOut> {
+    let counts = |s: usize| counted.get(s).copied().unwrap_or(true);
     let mentions: Vec<Mention> = entities
         .iter()
         .map(|e| Mention {
             text: &e.text,
             label: &e.label,
             start: e.start,
-            stance: e.stance.as_ref(),
+            stance: e.stance.as_ref().filter(|_| counts(e.sentence)),
         })
         .collect();
     let (groups, actor_of) = group_actors(&mentions);
@@ -252,8 +276,11 @@ fn build_actors(entities: &mut [EntityOut], targets: &mut [TargetOut]) -> Vec<Ac
         }
     }
     for (name, ids) in by_target {
-        let (stance, stance_counts) =
-            mean_stance(ids.iter().filter_map(|&i| targets[i].stance.as_ref()));
+        let (stance, stance_counts) = mean_stance(
+            ids.iter()
+                .filter(|&&i| counts(targets[i].sentence))
+                .filter_map(|&i| targets[i].stance.as_ref()),
+        );
         let idx = actors.len();
         for &i in &ids {
             targets[i].actor = idx;
@@ -275,26 +302,47 @@ fn build_actors(entities: &mut [EntityOut], targets: &mut [TargetOut]) -> Vec<Ac
 }
 
 /// Counts, the tone (mean sentence sentiment) and the most salient actors (most mentions, then
-/// earliest), at most five.
+/// earliest), at most five — over the `counted` sentences.
 fn summarize(
     sentences: &[SentenceOut],
     entities: &[EntityOut],
     targets: &[TargetOut],
     actors: &[ActorOut],
+    counted: &[bool],
 ) -> SummaryOut {
-    let (tone, counts) = mean_stance(sentences.iter().filter_map(|s| s.sentiment.as_ref()));
-    let mut order: Vec<usize> = (0..actors.len())
-        .filter(|&i| actors[i].kind == "entity")
+    let (tone, counts) = mean_stance(
+        sentences
+            .iter()
+            .zip(counted)
+            .filter(|(_, &c)| c)
+            .filter_map(|(s, _)| s.sentiment.as_ref()),
+    );
+    let scored: usize = counts.values().sum();
+    let proportions = counts
+        .iter()
+        .map(|(l, &n)| (l.clone(), n as f32 / scored.max(1) as f32))
         .collect();
-    order.sort_by_key(|&i| {
-        (
-            std::cmp::Reverse(actors[i].actor.mentions),
-            actors[i].actor.first,
-        )
-    });
+    // salience: mentions in counted sentences
+    let salient_mentions = |a: &ActorOut| {
+        a.actor
+            .mention_ids
+            .iter()
+            .filter(|&&m| counted.get(entities[m].sentence).copied().unwrap_or(true))
+            .count()
+    };
+    let mut order: Vec<(usize, usize)> = (0..actors.len())
+        .filter(|&i| actors[i].kind == "entity")
+        .map(|i| (i, salient_mentions(&actors[i])))
+        .filter(|&(_, n)| n > 0)
+        .collect();
+    order.sort_by_key(|&(i, n)| (std::cmp::Reverse(n), actors[i].actor.first));
     order.truncate(5);
     SummaryOut {
         sentences: sentences.len(),
+        boilerplate: sentences
+            .iter()
+            .filter(|s| s.role == Role::Boilerplate)
+            .count(),
         entities: entities.len(),
         targets: targets.len(),
         actors: actors.len(),
@@ -303,14 +351,15 @@ fn summarize(
             score: t.score,
             mean: t.probs,
             counts,
+            proportions,
         }),
         salient: order
             .into_iter()
-            .map(|i| SalientOut {
+            .map(|(i, n)| SalientOut {
                 actor: i,
                 name: actors[i].actor.name.clone(),
                 label: actors[i].actor.label.clone(),
-                mentions: actors[i].actor.mentions,
+                mentions: n,
             })
             .collect(),
     }

@@ -48,6 +48,7 @@ const ARTICLES: &[(&str, Kind)] = &[
     ("title", S),
     ("chars", I),
     ("sentences", I),
+    ("boilerplate", I),
     ("entities", I),
     ("targets", I),
     ("actors", I),
@@ -70,6 +71,7 @@ const SENTENCES: &[(&str, Kind)] = &[
     ("start", I),
     ("end", I),
     ("text", S),
+    ("role", S),
     ("sentiment_label", S),
     ("sentiment_score", F),
     ("sentiment_negative", F),
@@ -230,7 +232,14 @@ fn article_rows(frame: &mut Frame, a: &ArticleOut) {
                     .text
                     .as_deref()
                     .and_then(|t| chars_slice(t, x.start, x.end));
-                let mut row = vec![s(id), i(n), i(x.start), i(x.end), V::S(text)];
+                let mut row = vec![
+                    s(id),
+                    i(n),
+                    i(x.start),
+                    i(x.end),
+                    V::S(text),
+                    s(x.role.as_str()),
+                ];
                 row.extend(scored(&x.sentiment));
                 frame.push(row);
             }
@@ -321,6 +330,7 @@ fn build(corpus: &Corpus, table: Table) -> Frame {
                     os(a.title.as_deref()),
                     i(a.chars),
                     i(a.sentences.len()),
+                    i(a.summary.boilerplate),
                     i(a.entities.len()),
                     i(a.targets.len()),
                     i(a.actors.len()),
@@ -362,7 +372,7 @@ fn build(corpus: &Corpus, table: Table) -> Frame {
 fn error_row(line: usize, status: &str, id: Option<&str>, kind: &str, message: &str) -> Vec<V> {
     let mut row = vec![i(line), s(status), os(id)];
     row.push(V::S(None)); // title
-    row.extend((0..5).map(|_| V::I(None))); // chars .. actors
+    row.extend((0..6).map(|_| V::I(None))); // chars .. actors
     row.push(V::S(None)); // tone_label
     row.extend((0..4).map(|_| V::F(None))); // tone_score .. tone_positive
     row.push(V::I(None)); // warnings

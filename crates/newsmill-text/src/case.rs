@@ -54,13 +54,14 @@ impl CaseFeature {
         }
     }
 
-    /// The token type of each of `words` (one sentence or line).
-    pub fn word_types(self, words: &[&str]) -> Vec<u32> {
+    /// The token type of each of `words` (one sentence or line); `title`: the sentence is a
+    /// page title (its role), read as one even when it is not styled as one.
+    pub fn word_types(self, words: &[&str], title: bool) -> Vec<u32> {
         match self {
             CaseFeature::Off => vec![0; words.len()],
             CaseFeature::Shape => words.iter().map(|w| case_class(w)).collect(),
             CaseFeature::ShapeTitle => {
-                let off = if title_styled(words) {
+                let off = if title || title_styled(words) {
                     CASE_CLASSES as u32
                 } else {
                     0
@@ -133,9 +134,14 @@ mod tests {
         ));
         assert!(!t("Putin met Kim ."));
         assert!(!t("Vladimir Putin"), "two content words are not enough");
-        let types = CaseFeature::ShapeTitle.word_types(&["Putin", "Meets", "Kim", "in", "NK"]);
+        let types =
+            CaseFeature::ShapeTitle.word_types(&["Putin", "Meets", "Kim", "in", "NK"], false);
         assert_eq!(types, vec![5, 5, 5, 4, 6]);
-        let types = CaseFeature::ShapeTitle.word_types(&["Putin", "met", "Kim"]);
+        let types = CaseFeature::ShapeTitle.word_types(&["Putin", "met", "Kim"], false);
         assert_eq!(types, vec![1, 0, 1]);
+        // a sentence whose role is title is read as one
+        let types = CaseFeature::ShapeTitle.word_types(&["Putin", "met", "Kim"], true);
+        assert_eq!(types, vec![5, 4, 5]);
+        assert_eq!(CaseFeature::Shape.word_types(&["Putin"], true), vec![1]);
     }
 }

@@ -109,7 +109,7 @@ pub fn segment(text: &str) -> Vec<Span> {
 }
 
 /// Lines joined across soft wraps.
-fn blocks(text: &str) -> Vec<Span> {
+pub(crate) fn blocks(text: &str) -> Vec<Span> {
     let mut lines = Vec::new();
     let mut start = 0;
     for (i, c) in text.char_indices() {
