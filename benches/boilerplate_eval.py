@@ -403,8 +403,13 @@ def self_test(lines):
              "text": f"Made-up headline number {i}\n\nFirst paragraph of story {i}. It has two "
                      f"sentences.\n\nSecond paragraph here.\n\nThird paragraph closes it."}
             for i in range(40)]
-    corpus, golds = build_corpus(recs, lines, seed=7)
-    again, _ = build_corpus(recs, lines, seed=7)
+    # the first seed from 7 up whose corpus holds an "Advertisement" line (check 2 needs one;
+    # 7 for benches/boilerplate_lines.txt)
+    seed = next(k for k in range(7, 1007)
+                if any(L["line"] == "Advertisement"
+                       for g in build_corpus(recs, lines, k)[1] for L in g["inserted"]))
+    corpus, golds = build_corpus(recs, lines, seed=seed)
+    again, _ = build_corpus(recs, lines, seed=seed)
     assert corpus == again, "corpus not deterministic"
     nav = set(l for c, l in lines if c == "nav")
     for r, g, src in zip(corpus, golds, recs):
@@ -471,14 +476,30 @@ def self_test(lines):
 # ---------------------------------------------------------------------------------------------
 
 
+DEFAULT_LINES = os.path.join(HERE, "boilerplate_lines.txt")
+DEFAULT_WORKDIR = "/tmp/newsmill-boilerplate-eval"
+
+
+def default_workdir(lines_path):
+    """DEFAULT_WORKDIR for the default lines file, else DEFAULT_WORKDIR-<file name stem>."""
+    if os.path.abspath(lines_path) == os.path.abspath(DEFAULT_LINES):
+        return DEFAULT_WORKDIR
+    stem = os.path.splitext(os.path.basename(lines_path))[0]
+    return DEFAULT_WORKDIR + "-" + (re.sub(r"[^A-Za-z0-9._-]+", "_", stem) or "lines")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--source", default=os.path.join(REPO, "..", "shared", "data", "bbc",
                                                      "articles.jsonl"))
-    ap.add_argument("--lines", default=os.path.join(HERE, "boilerplate_lines.txt"))
+    ap.add_argument("--lines", default=DEFAULT_LINES,
+                    help="furniture lines file ([category] headers, one line each; default "
+                         "benches/boilerplate_lines.txt)")
     ap.add_argument("--binary", default=os.path.join(REPO, "target", "release", "newsmill"))
-    ap.add_argument("--workdir", default="/tmp/newsmill-boilerplate-eval",
-                    help="generated corpus and outputs (outside the repository)")
+    ap.add_argument("--workdir",
+                    help="generated corpus and outputs (outside the repository; default "
+                         f"{DEFAULT_WORKDIR}, or {DEFAULT_WORKDIR}-NAME for another --lines "
+                         "file NAME.txt, so runs with different lines files keep apart)")
     ap.add_argument("--seed", type=int, default=20240618)
     ap.add_argument("--limit", type=int, default=0, help="first N source articles (0: all)")
     ap.add_argument("--workers", type=int, default=1, help="newsmill --workers")
@@ -491,6 +512,8 @@ def main():
                     help="exit 0 when the binary emits sentence roles, 1 when not")
     ap.add_argument("--self-test", action="store_true")
     args = ap.parse_args()
+    if args.workdir is None:
+        args.workdir = default_workdir(args.lines)
 
     lines = load_lines(args.lines)
     if args.self_test:

@@ -5,7 +5,9 @@
 #     shipped until commit 780ef89 (taken from git history, assembled into the cache), fp32/int8;
 #   - the Python references (benches/python_reference.py): the joint checkpoint through the
 #     recipe's Python class, and the three checkpoints through transformers pipelines;
-# for the full pipeline and for NER alone.
+# for the full pipeline and for NER alone. With BASELINE=PATH (another newsmill binary, e.g. one
+# built from an earlier commit), that binary also runs the default model's rows, interleaved
+# with this one, and the last table gives this/baseline.
 #   benches/compare.sh [CORPUS] [LIMIT]
 # Needs a Python env with models/recipe/requirements.txt (set BENCH_PY, default: the training
 # venv ~/.cache/newsmill/train-py, created here if missing) and the git history of this repo.
@@ -43,6 +45,10 @@ for tasks in ner,sentiment,stance ner; do
   for precision in fp32 int8; do
     target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
       --models "$NEWSMILL_MODELS" --json "$OUT/joint-$tag-$precision.json" > /dev/null
+    if [ -n "${BASELINE:-}" ]; then
+      "$BASELINE" bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
+        --models "$NEWSMILL_MODELS" --json "$OUT/baseline-$tag-$precision.json" > /dev/null
+    fi
     target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
       --models "$THREE" --json "$OUT/three-$tag-$precision.json" > /dev/null
   done
@@ -65,4 +71,13 @@ for tag in ("ner-sentiment-stance", "ner"):
         print(f"{tag:22} {precision:9} {ja:11.2f} {ta:11.2f} {ja/ta:11.2f} {pj['articles_per_second']:9.2f} {p3['articles_per_second']:9.2f}"
               f" {ja/p3['articles_per_second']:9.2f} {j['padding_efficiency']:8.3f} {j['peak_rss_mib']:5.0f}/{t['peak_rss_mib']:<6.0f}"
               f" {j['entities']:>6}/{t['entities']:<6}")
+import os
+if os.path.exists(f"{out}/baseline-ner-sentiment-stance-fp32.json"):
+    print()
+    print(f"{'tasks':22} {'precision':9} {'this art/s':>10} {'baseline':>9} {'this/baseline':>13}")
+    for tag in ("ner-sentiment-stance", "ner"):
+        for precision in ("fp32", "int8"):
+            j, b = load(f"joint-{tag}-{precision}"), load(f"baseline-{tag}-{precision}")
+            ja, ba = j["articles_per_second"], b["articles_per_second"]
+            print(f"{tag:22} {precision:9} {ja:10.2f} {ba:9.2f} {ja/ba:13.3f}")
 PY

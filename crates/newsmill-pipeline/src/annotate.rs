@@ -4,7 +4,7 @@
 use newsmill_model::{gather_batches, plan_groups, BatchStats, JointItem};
 use newsmill_ner::{Entity, PreparedText};
 use newsmill_stance::{find_targets, Scored};
-use newsmill_text::{page_roles, segment, Role, Span};
+use newsmill_text::{page_roles, segment, Repeated, Role, Span};
 
 use crate::input::{Article, BadRecord, Item};
 use crate::joint::{JointModels, JointText};
@@ -85,13 +85,28 @@ pub fn annotate_group(
     let mut stats = GroupStats::default();
     let mut slots: Vec<Result<usize, BadRecord>> = Vec::with_capacity(items.len());
     let mut work: Vec<Work> = Vec::new();
+    // short lines several articles of this job share are furniture (jobs are cut by the
+    // reader: the same for any number of workers, and on --resume)
+    let t0 = std::time::Instant::now();
+    let repeated = Repeated::count(
+        items
+            .iter()
+            .filter_map(|i| i.as_ref().ok())
+            .map(|a| a.text.as_str()),
+    );
+    stats.prepare_seconds += t0.elapsed().as_secs_f64();
     for item in items {
         match item {
             Ok(article) => {
                 slots.push(Ok(work.len()));
                 let t0 = std::time::Instant::now();
                 let sentences = segment(&article.text);
-                let roles = page_roles(&article.text, &sentences, article.title.as_deref());
+                let roles = page_roles(
+                    &article.text,
+                    &sentences,
+                    article.title.as_deref(),
+                    &repeated,
+                );
                 stats.prepare_seconds += t0.elapsed().as_secs_f64();
                 let targets = match_targets(&article.text, &sentences, &opts.targets);
                 work.push(Work {

@@ -317,10 +317,15 @@ fn summarize(
             .filter(|(_, &c)| c)
             .filter_map(|(s, _)| s.sentiment.as_ref()),
     );
+    // every label of the head, 0 for those no sentence has
     let scored: usize = counts.values().sum();
-    let proportions = counts
+    let proportions: BTreeMap<String, f32> = tone
         .iter()
-        .map(|(l, &n)| (l.clone(), n as f32 / scored.max(1) as f32))
+        .flat_map(|t| t.probs.keys())
+        .map(|l| {
+            let n = counts.get(l).copied().unwrap_or(0);
+            (l.clone(), n as f32 / scored.max(1) as f32)
+        })
         .collect();
     // salience: mentions in counted sentences
     let salient_mentions = |a: &ActorOut| {

@@ -127,6 +127,8 @@ pub enum Piece {
     OpenSentence {
         index: usize,
         class: &'static str,
+        /// `title`, `body` or `boilerplate`
+        role: &'static str,
         hover: String,
     },
     CloseSentence,
@@ -383,16 +385,18 @@ fn pieces(a: &ArticleOut, notes: &mut Vec<String>) -> Vec<Piece> {
                 }
                 if s != NONE {
                     let sent = &a.sentences[s as usize];
+                    let role = sent.role.as_str();
                     let (hover, class) = match &sent.sentiment {
                         Some(sc) => (
-                            format!("sentence {s}: {}", describe(sc)),
+                            format!("sentence {s} ({role}): {}", describe(sc)),
                             polarity(&sc.label),
                         ),
-                        None => (format!("sentence {s}"), "none"),
+                        None => (format!("sentence {s} ({role})"), "none"),
                     };
                     out.push(Piece::OpenSentence {
                         index: s as usize,
                         class,
+                        role,
                         hover,
                     });
                 }

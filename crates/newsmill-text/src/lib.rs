@@ -16,6 +16,6 @@ pub use case::{case_class, title_styled, CaseFeature, CASE_CLASSES};
 pub use encode::{pad_batch, Batch, Encoded, Window, Windowing, WordpieceEncoder};
 pub use error::TextError;
 pub use offsets::CharIndex;
-pub use roles::{page_roles, Role};
+pub use roles::{page_roles, Repeated, Role};
 pub use sentences::{segment, Span};
 pub use words::split_words;

@@ -2,20 +2,27 @@
 //! navigation, share/follow/comment prompts, cookie and subscription notices, bylines, photo
 //! credits, timestamps). Plain-text rules, per article, deterministic:
 //!
-//! 1. Text is read in lines (the segmenter's lines: soft wraps joined). A line is **prose**
-//!    when one of its sentences has at least six words and ends in `.`, `!`, `?` or `…`
-//!    (closing quotes and brackets allowed after it). The lines before the first prose line
-//!    are the *top*, the lines after the last one the *bottom*.
-//! 2. A sentence is boilerplate when it is (or starts with) a furniture phrase
-//!    ([`WHOLE`], [`LEADING`], [`ANYWHERE`]; case, bullets and trailing counts ignored), or
-//!    its line is a byline ("By Jane Smith, Political Correspondent"), a date or time stamp
-//!    ("Published 18 June 2024, 10:32 GMT"), a photo credit or a menu (short items between
-//!    `|`, `•`, `·`, `»`, `›`).
-//! 3. The **title** is the longest remaining top line (at least two words, no final `.`; the
-//!    first of equals); a line equal to the record's `title` wins. Its sentences are `title`.
-//! 4. Other remaining lines of the top and the bottom with at most six words and no final
+//! 1. Text is read in lines (the segmenter's lines: soft wraps joined).
+//! 2. A sentence is boilerplate when it is (alone on its line), starts with, or (short) contains
+//!    a furniture phrase (`furniture.txt`; case, bullets and trailing counts ignored), or its
+//!    line is a byline
+//!    ("By Jane Smith, Political Correspondent"), a date, time or reading-time stamp
+//!    ("Published 18 June 2024, 10:32 GMT") or a menu (short items between `|`, `•`, `·`, `»`,
+//!    `›`, ` / `, ` > `), or a short line that at least three articles of the same job share
+//!    ([`Repeated`]; jobs are cut by the reader, so this stays deterministic and `--resume`-safe).
+//! 3. A line is **prose** when one of its other sentences has at least six words and ends in
+//!    `.` or `…` (closing quotes and brackets allowed after it; `?` and `!` count in lines of
+//!    several sentences or 20 words). The lines before the first prose line are the *top*, the
+//!    lines after the last one the *bottom*.
+//! 4. The **title** is the line equal to the record's `title` (within the top or the lines
+//!    before the first prose line after it; every line above it is then boilerplate), else the
+//!    longest remaining top line (at least two words, no final `.`; the first of equals).
+//! 5. Other remaining lines of the top and the bottom with at most six words and no final
 //!    punctuation are navigation: boilerplate. Short lines between prose lines (subheadings)
 //!    stay body.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -41,265 +48,43 @@ impl Role {
     }
 }
 
-/// Furniture that is the whole line (after normalising; a trailing count like "(3)" ignored).
-const WHOLE: &[&str] = &[
-    "home",
-    "menu",
-    "search",
-    "print",
-    "email",
-    "e-mail",
-    "share",
-    "tweet",
-    "comments",
-    "comment",
-    "advertisement",
-    "advertising",
-    "sponsored",
-    "sponsored content",
-    "promoted",
-    "trending",
-    "trending now",
-    "top stories",
-    "latest",
-    "latest news",
-    "latest stories",
-    "breaking news",
-    "live",
-    "live updates",
-    "related",
-    "recommended",
-    "most read",
-    "most popular",
-    "popular",
-    "more",
-    "more stories",
-    "next",
-    "previous",
-    "prev",
-    "close",
-    "open",
-    "sections",
-    "rss",
-    "feedback",
-    "donate",
-    "register",
-    "login",
-    "log in",
-    "sign in",
-    "sign up",
-    "log out",
-    "subscribe",
-    "subscribe now",
-    "facebook",
-    "twitter",
-    "x",
-    "linkedin",
-    "reddit",
-    "pinterest",
-    "instagram",
-    "whatsapp",
-    "telegram",
-    "youtube",
-    "tiktok",
-    "flipboard",
-    "copy link",
-    "loading",
-    "loading...",
-    "video",
-    "watch",
-    "listen",
-    "photos",
-    "gallery",
-    "opinion",
-    "analysis",
-    "news",
-    "world",
-    "business",
-    "politics",
-    "sport",
-    "sports",
-    "tech",
-    "technology",
-    "science",
-    "health",
-    "entertainment",
-    "culture",
-    "lifestyle",
-    "travel",
-    "weather",
-    "contact",
-    "contact us",
-    "about us",
-    "newsletters",
-    "newsletter",
-    "podcasts",
-    "topics",
-    "tags",
-    "share this",
-    "share this article",
-    "share this story",
-    "share article",
-    "continue reading",
-    "read more",
-    "read next",
-    "see more",
-    "show more",
-    "view more",
-    "load more",
-    "back to top",
-    "skip to content",
-    "skip to main content",
-    "toggle navigation",
-];
+/// The furniture phrases (`furniture.txt`: `[whole]`, `[leading]`, `[anywhere]`).
+struct Phrases {
+    whole: Vec<&'static str>,
+    leading: Vec<&'static str>,
+    anywhere: Vec<&'static str>,
+}
 
-/// Furniture phrases a sentence starts with (whole words; at most [`LEADING_WORDS`] words).
-const LEADING: &[&str] = &[
-    "connect with us",
-    "follow us",
-    "follow me",
-    "like us on",
-    "find us on",
-    "join us on",
-    "share this",
-    "share on",
-    "share via",
-    "share:",
-    "click to",
-    "click here",
-    "tap here",
-    "leave a reply",
-    "leave a comment",
-    "post a comment",
-    "add a comment",
-    "view comments",
-    "show comments",
-    "join the conversation",
-    "join the discussion",
-    "comments are closed",
-    "your email address",
-    "required fields",
-    "continue reading",
-    "read more",
-    "read the full",
-    "read next",
-    "read also",
-    "also read",
-    "see also",
-    "related:",
-    "related articles",
-    "related stories",
-    "related news",
-    "related content",
-    "related coverage",
-    "related topics",
-    "more on this",
-    "more from",
-    "you may also like",
-    "you might also like",
-    "recommended for you",
-    "most read",
-    "most popular",
-    "don't miss",
-    "subscribe to",
-    "subscribe for",
-    "subscribe now",
-    "sign up for",
-    "sign up to",
-    "sign up now",
-    "sign in to",
-    "log in to",
-    "already a subscriber",
-    "already have an account",
-    "create an account",
-    "create a free account",
-    "get the app",
-    "download the app",
-    "download our app",
-    "we use cookies",
-    "this site uses cookies",
-    "this website uses cookies",
-    "accept all cookies",
-    "accept cookies",
-    "manage cookies",
-    "cookie settings",
-    "cookie policy",
-    "privacy policy",
-    "terms of use",
-    "terms of service",
-    "terms and conditions",
-    "skip to",
-    "jump to",
-    "back to top",
-    "scroll to top",
-    "please enable javascript",
-    "listen to this article",
-    "watch:",
-    "watch the video",
-    "video:",
-    "photo:",
-    "photos:",
-    "image:",
-    "picture:",
-    "credit:",
-    "photo credit",
-    "image credit",
-    "image source",
-    "file photo",
-    "(photo",
-    "(image",
-    "posted in",
-    "filed under",
-    "tags:",
-    "tagged:",
-    "topics:",
-    "categories:",
-    "reporting by",
-    "editing by",
-    "additional reporting",
-    "written by",
-    "story by",
-    "report by",
-    "this article was originally",
-    "this story was originally",
-    "originally published",
-    "support our journalism",
-    "support independent journalism",
-    "become a member",
-    "to continue reading",
-    "report an error",
-    "send us a tip",
-    "got a story",
-    "advertise with us",
-    "next article",
-    "previous article",
-    "next story",
-    "previous story",
-    "copyright ©",
-    "copyright (c)",
-    "©",
-];
+fn phrases() -> &'static Phrases {
+    static P: OnceLock<Phrases> = OnceLock::new();
+    P.get_or_init(|| {
+        let mut p = Phrases {
+            whole: Vec::new(),
+            leading: Vec::new(),
+            anywhere: Vec::new(),
+        };
+        let mut section = "";
+        for line in include_str!("furniture.txt").lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if line.starts_with('[') {
+                section = line;
+                continue;
+            }
+            match section {
+                "[whole]" => p.whole.push(line),
+                "[leading]" => p.leading.push(line),
+                _ => p.anywhere.push(line),
+            }
+        }
+        p
+    })
+}
 
 /// Sentences longer than this are not furniture by a leading phrase.
 const LEADING_WORDS: usize = 20;
-
-/// Furniture phrases anywhere in a sentence of at most [`ANYWHERE_WORDS`] words.
-const ANYWHERE: &[&str] = &[
-    "all rights reserved",
-    "email address will not be published",
-    "required fields are marked",
-    "uses cookies to",
-    "use cookies to",
-    "enable javascript",
-    "getty images",
-    "ap photo",
-    "afp photo",
-    "afp via getty",
-    "©",
-    "sign up for our newsletter",
-    "subscribe to our newsletter",
-];
-
+/// Sentences longer than this are not furniture by a phrase anywhere in them.
 const ANYWHERE_WORDS: usize = 25;
 
 /// Words a date or time stamp is made of (besides numbers and times).
@@ -436,15 +221,68 @@ const STAMP_CORE: &[&str] = &[
     "friday",
     "saturday",
     "sunday",
+    "min",
+    "mins",
 ];
 
 const MENU_SEPARATORS: &[char] = &['|', '•', '·', '»', '›', '►', '▸'];
 const TERMINALS: &[char] = &['.', '!', '?', '…'];
 const CLOSERS: &[char] = &['"', '\'', '”', '’', ')', ']', '»', '*'];
 
+/// Short lines that several articles of one batch of records share: furniture of the site
+/// they were scraped from ("Sign up to the Morning Brief", a section menu).
+#[derive(Debug, Clone, Default)]
+pub struct Repeated {
+    lines: HashSet<String>,
+}
+
+impl Repeated {
+    /// Lines of at most this many words are counted.
+    pub const MAX_WORDS: usize = 12;
+    /// A line is furniture when this many articles or more have it.
+    pub const MIN_ARTICLES: usize = 3;
+
+    /// Counts, over `texts`, the articles each short line (normalised) appears in.
+    pub fn count<'a>(texts: impl IntoIterator<Item = &'a str>) -> Repeated {
+        let mut n: HashMap<String, usize> = HashMap::new();
+        for text in texts {
+            let mut own = HashSet::new();
+            for line in blocks(text) {
+                let line = line.slice(text);
+                let words = line.split_whitespace().count();
+                if (1..=Self::MAX_WORDS).contains(&words) {
+                    own.insert(normalise(line));
+                }
+            }
+            for l in own {
+                *n.entry(l).or_default() += 1;
+            }
+        }
+        Repeated {
+            lines: n
+                .into_iter()
+                .filter(|(l, k)| *k >= Self::MIN_ARTICLES && !l.is_empty())
+                .map(|(l, _)| l)
+                .collect(),
+        }
+    }
+
+    fn has(&self, line: &str) -> bool {
+        !self.lines.is_empty()
+            && line.split_whitespace().count() <= Self::MAX_WORDS
+            && self.lines.contains(&normalise(line))
+    }
+}
+
 /// The role of every sentence of `text` (`sentences` as [`crate::segment`] gives them); `title`
-/// is the record's title, if it has one.
-pub fn page_roles(text: &str, sentences: &[Span], title: Option<&str>) -> Vec<Role> {
+/// is the record's title, if it has one; `repeated`: the short lines other articles of its
+/// batch share.
+pub fn page_roles(
+    text: &str,
+    sentences: &[Span],
+    title: Option<&str>,
+    repeated: &Repeated,
+) -> Vec<Role> {
     let mut roles = vec![Role::Body; sentences.len()];
     if sentences.is_empty() {
         return roles;
@@ -459,50 +297,67 @@ pub fn page_roles(text: &str, sentences: &[Span], title: Option<&str>) -> Vec<Ro
         }
         members[l].push(i);
     }
-    let prose: Vec<bool> = members
-        .iter()
-        .map(|m| m.iter().any(|&i| is_prose(sentences[i].slice(text))))
-        .collect();
-    let first_prose = prose.iter().position(|&p| p);
-    let last_prose = prose.iter().rposition(|&p| p);
-
-    for (i, s) in sentences.iter().enumerate() {
-        if furniture_sentence(s.slice(text)) {
-            roles[i] = Role::Boilerplate;
+    for m in &members {
+        for &i in m {
+            if furniture_sentence(sentences[i].slice(text), m.len() == 1) {
+                roles[i] = Role::Boilerplate;
+            }
         }
     }
     for (l, m) in members.iter().enumerate() {
-        if m.is_empty() {
-            continue;
-        }
         let line = lines[l].slice(text).trim();
-        if furniture_line(line) {
+        if !m.is_empty() && (furniture_line(line) || repeated.has(line)) {
             for &i in m {
                 roles[i] = Role::Boilerplate;
             }
         }
     }
-
-    // the title: the longest remaining line of the top (or the record's title)
+    // prose lines: the story's extent
+    let prose: Vec<bool> = members
+        .iter()
+        .map(|m| {
+            let own: Vec<&str> = m
+                .iter()
+                .filter(|&&i| roles[i] == Role::Body)
+                .map(|&i| sentences[i].slice(text))
+                .collect();
+            own.iter().any(|s| is_prose(s, own.len()))
+        })
+        .collect();
+    let first_prose = prose.iter().position(|&p| p);
+    let last_prose = prose.iter().rposition(|&p| p);
     let top_end = first_prose.unwrap_or(0);
-    let candidate = |l: usize| {
+
+    // the title: a line equal to the record's title (the lines above it are furniture), or
+    // the longest remaining line of the top
+    let candidate = |l: usize, roles: &[Role]| {
         !members[l].is_empty()
             && members[l].iter().all(|&i| roles[i] == Role::Body)
             && !ends_with_period(lines[l].slice(text))
             && lines[l].slice(text).split_whitespace().count() >= 2
     };
     let wanted = title.map(normalise).filter(|t| !t.is_empty());
-    let title_line = (0..top_end)
-        .filter(|&l| candidate(l))
-        .find(|&l| wanted.as_deref() == Some(normalise(lines[l].slice(text)).as_str()))
-        .or_else(|| {
-            (0..top_end).filter(|&l| candidate(l)).max_by_key(|&l| {
+    let named = wanted.and_then(|t| {
+        (0..lines.len())
+            .take_while(|&l| l <= top_end || !prose[l])
+            .find(|&l| !members[l].is_empty() && normalise(lines[l].slice(text)) == t)
+    });
+    let title_line = match named {
+        Some(l) => {
+            for &i in members[..l].iter().flatten() {
+                roles[i] = Role::Boilerplate;
+            }
+            Some(l)
+        }
+        None => (0..top_end)
+            .filter(|&l| candidate(l, &roles))
+            .max_by_key(|&l| {
                 (
                     lines[l].slice(text).split_whitespace().count(),
                     std::cmp::Reverse(l),
                 )
-            })
-        });
+            }),
+    };
     if let Some(l) = title_line {
         for &i in &members[l] {
             roles[i] = Role::Title;
@@ -510,6 +365,7 @@ pub fn page_roles(text: &str, sentences: &[Span], title: Option<&str>) -> Vec<Ro
     }
 
     // navigation: short unpunctuated lines outside the story
+    let top_end = top_end.max(title_line.map_or(0, |l| l + 1));
     let outside = |l: usize| l < top_end || last_prose.is_some_and(|e| l > e);
     for (l, m) in members.iter().enumerate() {
         if Some(l) == title_line || !outside(l) {
@@ -556,12 +412,15 @@ fn starts_with_words(s: &str, phrase: &str) -> bool {
     })
 }
 
-fn furniture_sentence(s: &str) -> bool {
+/// Whether sentence `s` is furniture by a phrase; `alone`: it is the only sentence of its
+/// line (a `[whole]` phrase counts only then: "I agree." inside a paragraph is a quote).
+fn furniture_sentence(s: &str, alone: bool) -> bool {
     let n = normalise(s);
     let words = n.split_whitespace().count();
-    WHOLE.contains(&n.as_str())
-        || (words <= LEADING_WORDS && LEADING.iter().any(|p| starts_with_words(&n, p)))
-        || (words <= ANYWHERE_WORDS && ANYWHERE.iter().any(|p| n.contains(p)))
+    let p = phrases();
+    (alone && p.whole.contains(&n.as_str()))
+        || (words <= LEADING_WORDS && p.leading.iter().any(|l| starts_with_words(&n, l)))
+        || (words <= ANYWHERE_WORDS && p.anywhere.iter().any(|a| n.contains(a)))
 }
 
 fn furniture_line(line: &str) -> bool {
@@ -614,7 +473,8 @@ fn is_stamp(line: &str) -> bool {
 /// "Business | Tech | Sport", "Home » World » Asia": at least two items, each of at most four
 /// words, no final punctuation.
 fn is_menu(line: &str) -> bool {
-    if !line.contains(MENU_SEPARATORS) || ends_with_terminal(line) {
+    let line = line.replace(" / ", " | ").replace(" > ", " | ");
+    if !line.contains(MENU_SEPARATORS) || ends_with_terminal(&line) {
         return false;
     }
     let items: Vec<&str> = line
@@ -625,8 +485,15 @@ fn is_menu(line: &str) -> bool {
     items.len() >= 2 && items.iter().all(|i| i.split_whitespace().count() <= 4)
 }
 
-fn is_prose(sentence: &str) -> bool {
-    sentence.split_whitespace().count() >= 6 && ends_with_terminal(sentence)
+/// A sentence of the story: at least six words ending in `.` or `…`; a question or
+/// exclamation only in a line of several sentences or of 20 words or more (a headline may end
+/// in `?`).
+fn is_prose(sentence: &str, sentences_in_line: usize) -> bool {
+    let words = sentence.split_whitespace().count();
+    let end = sentence.trim_end().trim_end_matches(CLOSERS);
+    words >= 6
+        && (end.ends_with(['.', '…'])
+            || (end.ends_with(['?', '!']) && (sentences_in_line > 1 || words >= 20)))
 }
 
 fn ends_with_terminal(s: &str) -> bool {
@@ -646,7 +513,7 @@ mod tests {
     /// (role, sentence) of every sentence of `text`.
     fn roles(text: &str, title: Option<&str>) -> Vec<(Role, String)> {
         let s = segment(text);
-        page_roles(text, &s, title)
+        page_roles(text, &s, title, &Repeated::default())
             .into_iter()
             .zip(s.iter().map(|s| s.slice(text).to_string()))
             .collect()
@@ -719,10 +586,60 @@ mod tests {
     }
 
     #[test]
+    fn question_headline_and_record_title() {
+        let t = "Is the Town Hall Clock Finally Fixed After Ten Long Years?\n\n\
+                 The clock struck noon on Friday for the first time since 2015.";
+        assert_eq!(roles(t, None)[0].0, Role::Title);
+        // furniture that no rule knows, above the record's title
+        let t = "Our brand new look is here for readers everywhere\nSpring Fair Returns\n\n\
+                 The fair opened on Saturday with forty stalls.";
+        let r = roles(t, Some("Spring fair returns"));
+        assert_eq!(
+            r.iter().map(|x| x.0).collect::<Vec<_>>(),
+            [Role::Boilerplate, Role::Title, Role::Body]
+        );
+    }
+
+    #[test]
+    fn menus_and_stamps() {
+        let t = "Home / Business / Markets\n4 min read\n\nMarkets rose on Monday as investors cheered the news.";
+        assert_eq!(
+            with(t, Role::Boilerplate),
+            ["Home / Business / Markets", "4 min read"]
+        );
+        // a slash inside a line of prose is not a menu
+        assert!(!is_menu("Profit/loss"));
+    }
+
+    #[test]
     fn no_title_without_a_top() {
         let t = "The council backed the budget on Tuesday night.\n\nLater it met again.";
         assert!(roles(t, None).iter().all(|(r, _)| *r != Role::Title));
-        assert!(page_roles("", &[], None).is_empty());
+        assert!(page_roles("", &[], None, &Repeated::default()).is_empty());
+    }
+
+    #[test]
+    fn lines_shared_by_articles() {
+        let page = |story: &str| {
+            format!("Town Crier Daily Edition\n\nA Headline About {story}\n\nThe {story} story went on for a while, people said.\n\nBrought To You By The Town Crier")
+        };
+        let texts: Vec<String> = ["mill", "fair", "bridge"].iter().map(|s| page(s)).collect();
+        let rep = Repeated::count(texts.iter().map(String::as_str));
+        let t = &texts[0];
+        let s = segment(t);
+        let roles = page_roles(t, &s, None, &rep);
+        assert_eq!(
+            roles,
+            [
+                Role::Boilerplate,
+                Role::Title,
+                Role::Body,
+                Role::Boilerplate
+            ]
+        );
+        // two articles are not enough
+        let rep = Repeated::count(texts[..2].iter().map(String::as_str));
+        assert!(!rep.has("Brought To You By The Town Crier"));
     }
 
     #[test]
