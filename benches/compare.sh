@@ -21,7 +21,7 @@ OUT=${OUT:-target/bench}
 THREE_COMMIT=780ef89
 mkdir -p "$OUT"
 eval "$(scripts/setup.sh)"
-cargo build --release --quiet
+cargo build --release --workspace --all-targets --quiet   # the features the tests build with: no rebuild
 BENCH_PY=${BENCH_PY:-$HOME/.cache/newsmill/train-py/bin/python}
 if [ ! -x "$BENCH_PY" ]; then
   python3 -m venv "$HOME/.cache/newsmill/train-py"
