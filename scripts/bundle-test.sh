@@ -40,6 +40,6 @@ if ! cmp -s "$tmp/out.jsonl" "$tmp/dev.jsonl"; then
 fi
 # the records name the bundle's models, as --version does
 hash=$(sed -n 's/^models (joint): \(joint@[0-9a-f]*\).*/\1/p' "$tmp/version")
-grep -q "\"ner\":\"$hash\"" "$tmp/out.jsonl" ||
+grep -q "\"ner\":\"$hash#ner\"" "$tmp/out.jsonl" ||
   { echo "bundle-test: FAIL: records do not name $hash" >&2; exit 1; }
 echo "bundle-test: ok: $(wc -l < "$tmp/out.jsonl") records from the unpacked bundle ($(( $(date +%s) - t0 )) s)" >&2

@@ -93,40 +93,47 @@ fn ner_finds_people_places_organisations() {
     }
 }
 
+/// The sentiment label of the first sentence of each text, annotated with `args`.
+fn first_labels(args: &[&str], texts: &[&str]) -> (Vec<String>, Vec<Value>) {
+    let recs = annotate(args, &jsonl(texts));
+    let labels = recs
+        .iter()
+        .map(|r| {
+            r["sentences"][0]["sentiment"]["label"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    (labels, recs)
+}
+
 #[test]
 fn sentence_sentiment_clear_cases() {
-    let recs = annotate(
+    let (labels, _) = first_labels(
         &["--tasks", "sentiment"],
-        &jsonl(&[
+        &[
             "This is a wonderful, heartwarming film and I loved every minute of it.",
             "The service was terrible and the food was awful.",
             "A brilliant, moving and beautifully acted story.",
             "A boring, clumsy mess that wastes its talented cast.",
-        ]),
+        ],
     );
-    let labels: Vec<&str> = recs
-        .iter()
-        .map(|r| r["sentences"][0]["sentiment"]["label"].as_str().unwrap())
-        .collect();
     assert_eq!(labels, ["positive", "negative", "positive", "negative"]);
 }
 
 /// The default sentence head is three-class news tone: plain reports are neutral.
 #[test]
 fn news_tone_clear_cases() {
-    let recs = annotate(
+    let (labels, recs) = first_labels(
         &["--tasks", "sentiment"],
-        &jsonl(&[
+        &[
             "The committee will meet on Thursday to discuss the budget.",
             "The museum is open from 9am to 5pm every day except Monday.",
             "Shares in the airline plunged after it warned of heavy losses.",
             "The company said profits rose sharply, beating expectations for a third straight quarter.",
-        ]),
+        ],
     );
-    let labels: Vec<&str> = recs
-        .iter()
-        .map(|r| r["sentences"][0]["sentiment"]["label"].as_str().unwrap())
-        .collect();
     assert_eq!(labels, ["neutral", "neutral", "negative", "positive"]);
     assert!(recs[0]["models"]["sentiment"]
         .as_str()

@@ -10,16 +10,22 @@ use std::time::{Duration, Instant};
 
 use common::{newsmill, tiny_models};
 
+/// `n` articles of `sentences` sentences; two in three end with a line of site furniture that
+/// no phrase rule knows, so whether it is boilerplate depends on how many articles of its job
+/// share it (page roles).
 fn write_corpus(path: &Path, n: usize, sentences: usize) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     for i in 0..n {
-        let text: String = (0..sentences)
+        let mut text: String = (0..sentences)
             .map(|k| {
                 format!(
                     "Putin met Kim in Moscow on day {i} and said the visit number {k} was good. "
                 )
             })
             .collect();
+        if i % 3 != 0 {
+            text.push_str("\nThe Harbour Gazette Evening Edition serving the whole bay area");
+        }
         writeln!(
             f,
             "{}",
@@ -79,6 +85,18 @@ fn kill_9_then_resume_equals_an_uninterrupted_run() {
     assert!(st.success());
     let expected = std::fs::read_to_string(&reference).unwrap();
     assert_eq!(expected.lines().count(), 240);
+    // jobs of 4: the furniture line is shared by 2 articles in some jobs (body) and by 3 in
+    // others (boilerplate), so a resume that cut other jobs would change roles
+    let roles: Vec<String> = expected
+        .lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["sentences"].as_array().unwrap().last().cloned()
+        })
+        .map(|s| s["role"].as_str().unwrap().to_string())
+        .collect();
+    assert!(roles.iter().any(|r| r == "boilerplate"));
+    assert!(roles.iter().filter(|r| *r == "body").count() > 80);
 
     let out = dir.path().join("out.jsonl");
     std::fs::write(&out, "an earlier output\n").unwrap();

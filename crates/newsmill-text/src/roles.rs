@@ -87,16 +87,12 @@ const LEADING_WORDS: usize = 20;
 /// Sentences longer than this are not furniture by a phrase anywhere in them.
 const ANYWHERE_WORDS: usize = 25;
 
-/// Words a date or time stamp is made of (besides numbers and times).
+/// Other words a stamp may have (besides numbers, times and [`STAMP_CORE`] words).
 const STAMP_WORDS: &[&str] = &[
-    "published",
-    "updated",
-    "posted",
     "last",
     "first",
     "on",
     "at",
-    "ago",
     "just",
     "now",
     "today",
@@ -107,8 +103,6 @@ const STAMP_WORDS: &[&str] = &[
     "hrs",
     "minute",
     "minutes",
-    "min",
-    "mins",
     "day",
     "days",
     "week",
@@ -118,51 +112,14 @@ const STAMP_WORDS: &[&str] = &[
     "pm",
     "a.m.",
     "p.m.",
-    "gmt",
-    "bst",
-    "utc",
     "cet",
     "cest",
-    "et",
-    "est",
-    "edt",
     "pt",
     "pst",
     "pdt",
     "ist",
     "jst",
     "aest",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
     "mon",
     "tue",
     "tues",
@@ -178,7 +135,8 @@ const STAMP_WORDS: &[&str] = &[
     "by",
 ];
 
-/// Words that make a stamp a stamp (a line of only "on the" is not one).
+/// Words that make a line a date, time or reading-time stamp ("Published 18 June", "3 hours
+/// ago", "4 min read").
 const STAMP_CORE: &[&str] = &[
     "published",
     "updated",
@@ -466,7 +424,9 @@ fn is_stamp(line: &str) -> bool {
                     )
             })
     };
-    tokens.iter().all(|t| numeric(t) || STAMP_WORDS.contains(t))
+    tokens
+        .iter()
+        .all(|t| numeric(t) || STAMP_WORDS.contains(t) || STAMP_CORE.contains(t))
         && tokens.iter().any(|t| STAMP_CORE.contains(t))
 }
 
