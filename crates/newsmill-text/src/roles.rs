@@ -5,9 +5,8 @@
 //! 1. Text is read in lines (the segmenter's lines: soft wraps joined).
 //! 2. A sentence is boilerplate when it is (alone on its line), starts with, or (short) contains
 //!    a furniture phrase (`furniture.txt`; case, bullets and trailing counts ignored), or its
-//!    line is a byline
-//!    ("By Jane Smith, Political Correspondent"), a date, time or reading-time stamp
-//!    ("Published 18 June 2024, 10:32 GMT") or a menu (short items between `|`, `•`, `·`, `»`,
+//!    line is a byline ("By Jane Smith, Political Correspondent"), a date, time or reading-time
+//!    stamp ("Published 18 June 2024, 10:32 GMT") or a menu (short items between `|`, `•`, `·`, `»`,
 //!    `›`, ` / `, ` > `), or a short line that at least three articles of the same job share
 //!    ([`Repeated`]; jobs are cut by the reader, so this stays deterministic and `--resume`-safe).
 //! 3. A line is **prose** when one of its other sentences has at least six words and ends in
@@ -48,11 +47,13 @@ impl Role {
     }
 }
 
-/// The furniture phrases (`furniture.txt`: `[whole]`, `[leading]`, `[anywhere]`).
+/// The furniture phrases and stamp words (`furniture.txt`, one list per section).
 struct Phrases {
     whole: Vec<&'static str>,
     leading: Vec<&'static str>,
     anywhere: Vec<&'static str>,
+    stamp: Vec<&'static str>,
+    stamp_other: Vec<&'static str>,
 }
 
 fn phrases() -> &'static Phrases {
@@ -62,6 +63,8 @@ fn phrases() -> &'static Phrases {
             whole: Vec::new(),
             leading: Vec::new(),
             anywhere: Vec::new(),
+            stamp: Vec::new(),
+            stamp_other: Vec::new(),
         };
         let mut section = "";
         for line in include_str!("furniture.txt").lines().map(str::trim) {
@@ -75,7 +78,9 @@ fn phrases() -> &'static Phrases {
             match section {
                 "[whole]" => p.whole.push(line),
                 "[leading]" => p.leading.push(line),
-                _ => p.anywhere.push(line),
+                "[anywhere]" => p.anywhere.push(line),
+                "[stamp]" => p.stamp.push(line),
+                _ => p.stamp_other.push(line),
             }
         }
         p
@@ -86,102 +91,6 @@ fn phrases() -> &'static Phrases {
 const LEADING_WORDS: usize = 20;
 /// Sentences longer than this are not furniture by a phrase anywhere in them.
 const ANYWHERE_WORDS: usize = 25;
-
-/// Other words a stamp may have (besides numbers, times and [`STAMP_CORE`] words).
-const STAMP_WORDS: &[&str] = &[
-    "last",
-    "first",
-    "on",
-    "at",
-    "just",
-    "now",
-    "today",
-    "yesterday",
-    "hour",
-    "hours",
-    "hr",
-    "hrs",
-    "minute",
-    "minutes",
-    "day",
-    "days",
-    "week",
-    "weeks",
-    "read",
-    "am",
-    "pm",
-    "a.m.",
-    "p.m.",
-    "cet",
-    "cest",
-    "pt",
-    "pst",
-    "pdt",
-    "ist",
-    "jst",
-    "aest",
-    "mon",
-    "tue",
-    "tues",
-    "wed",
-    "thu",
-    "thurs",
-    "fri",
-    "sat",
-    "sun",
-    "of",
-    "the",
-    "and",
-    "by",
-];
-
-/// Words that make a line a date, time or reading-time stamp ("Published 18 June", "3 hours
-/// ago", "4 min read").
-const STAMP_CORE: &[&str] = &[
-    "published",
-    "updated",
-    "posted",
-    "ago",
-    "gmt",
-    "bst",
-    "utc",
-    "et",
-    "edt",
-    "est",
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "min",
-    "mins",
-];
 
 const MENU_SEPARATORS: &[char] = &['|', '•', '·', '»', '›', '►', '▸'];
 const TERMINALS: &[char] = &['.', '!', '?', '…'];
@@ -424,10 +333,11 @@ fn is_stamp(line: &str) -> bool {
                     )
             })
     };
+    let p = phrases();
     tokens
         .iter()
-        .all(|t| numeric(t) || STAMP_WORDS.contains(t) || STAMP_CORE.contains(t))
-        && tokens.iter().any(|t| STAMP_CORE.contains(t))
+        .all(|t| numeric(t) || p.stamp.contains(t) || p.stamp_other.contains(t))
+        && tokens.iter().any(|t| p.stamp.contains(t))
 }
 
 /// "Business | Tech | Sport", "Home » World » Asia": at least two items, each of at most four
