@@ -84,6 +84,16 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         "sentiment" => paths.sentiment.clone(),
         _ => paths.stance.clone(),
     };
+    // a sentiment file is read once: its header says which head answers
+    let sentiment_file = match &args.task {
+        EvalTask::Sentiment { file, .. } => {
+            let raw = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let format = SentimentFile::of(&raw, file)?;
+            Some((raw, format))
+        }
+        _ => None,
+    };
     let backend = match (own, &paths.joint) {
         (Some(dir), _) if task == "ner" => {
             Backend::Ner(Box::new(NerModel::load(&dir, settings.ner)?))
@@ -93,11 +103,8 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             let uses = JointUses {
                 ner: task == "ner",
                 sentiment: task == "sentiment",
-                sentence_head: match &args.task {
-                    EvalTask::Sentiment { file, .. } => match SentimentFile::of(file)? {
-                        SentimentFile::Tone => SentenceHead::Auto,
-                        SentimentFile::Polarity => SentenceHead::Polarity,
-                    },
+                sentence_head: match sentiment_file {
+                    Some((_, SentimentFile::Polarity)) => SentenceHead::Polarity,
                     _ => SentenceHead::Auto,
                 },
                 stance: task == "stance",
@@ -115,7 +122,10 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         EvalTask::Sentiment {
             file,
             heldout_every,
-        } => eval_sentiment(&backend, file, *heldout_every, budget)?,
+        } => {
+            let (raw, format) = sentiment_file.as_ref().expect("read above");
+            eval_sentiment(&backend, file, raw, *format, *heldout_every, budget)?
+        }
     };
     report["device"] = settings.compute.device.name().into();
     report["precision"] = settings.compute.precision.as_str().into();
@@ -537,9 +547,8 @@ pub enum SentimentFile {
 }
 
 impl SentimentFile {
-    pub fn of(file: &Path) -> Result<Self> {
-        let raw = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
+    /// Told by the header: the first line of `raw`.
+    pub fn of(raw: &str, file: &Path) -> Result<Self> {
         match raw.lines().next().map(str::trim) {
             Some("label\tsentence") => Ok(SentimentFile::Tone),
             Some("sentence\tlabel") => Ok(SentimentFile::Polarity),
@@ -553,13 +562,12 @@ impl SentimentFile {
 
 fn eval_sentiment(
     backend: &Backend,
-    file: &PathBuf,
+    file: &Path,
+    raw: &str,
+    format: SentimentFile,
     every: Option<usize>,
     budget: usize,
 ) -> Result<serde_json::Value> {
-    let format = SentimentFile::of(file)?;
-    let raw =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     const TONE: [&str; 3] = ["negative", "neutral", "positive"];
     let mut rows = Vec::new();
     let mut sentences = Vec::new();

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::tiny_models;
+use common::{newsmill, tiny_models};
 use serde_json::Value;
 
 fn corpus(from: usize, n: usize) -> Vec<u8> {
@@ -118,23 +118,18 @@ fn gzip_and_zstd_inputs_give_the_plain_output_by_extension_and_by_magic_bytes() 
         );
     }
     // stdin: told by magic bytes too
-    let mut c = Command::new(env!("CARGO_BIN_EXE_newsmill"));
-    let mut child = c
-        .env_remove("NEWSMILL_MODELS")
-        .args(["annotate", "-", "-q", "--models", p(tiny_models())])
-        .args(["--job-articles", "4"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&zstd(&plain))
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = newsmill(
+        &[
+            "annotate",
+            "-",
+            "-q",
+            "--models",
+            p(tiny_models()),
+            "--job-articles",
+            "4",
+        ],
+        Some(&zstd(&plain)),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(Some(&out.stdout), want.as_ref());
 }

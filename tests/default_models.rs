@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::{check_record, shared_data};
+use common::{check_record, newsmill, shared_data};
 use serde_json::{json, Value};
-use std::process::{Command, Stdio};
 
 fn models() -> String {
     std::env::var("NEWSMILL_MODELS")
@@ -13,22 +12,10 @@ fn models() -> String {
 }
 
 fn annotate(args: &[&str], input: &str) -> Vec<Value> {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_newsmill"))
-        .args(["annotate", "-", "-q", "--models", &models()])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let models = models();
+    let mut all = vec!["annotate", "-", "-q", "--models", &models];
+    all.extend_from_slice(args);
+    let out = newsmill(&all, Some(input.as_bytes()));
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -74,28 +74,25 @@ impl Models {
             }
             _ => None,
         };
+        // a single-task sequence checkpoint, when the task wants one of its own
+        let sequence =
+            |wanted: bool, own: &Option<PathBuf>, task: &str| -> Result<_, PipelineError> {
+                wanted
+                    .then(|| SequenceModel::load(need(own, task)?, compute).map_err(Into::into))
+                    .transpose()
+            };
         Ok(Models {
             ner: if t.ner && !uses.ner {
                 Some(NerModel::load(need(&paths.ner, "ner")?, opts.ner)?)
             } else {
                 None
             },
-            sentiment: if t.sentiment && !uses.sentiment {
-                Some(SequenceModel::load(
-                    need(&paths.sentiment, "sentiment")?,
-                    compute,
-                )?)
-            } else {
-                None
-            },
-            stance: if wants_stance && !uses.stance {
-                Some(SequenceModel::load(
-                    need(&paths.stance, "stance")?,
-                    compute,
-                )?)
-            } else {
-                None
-            },
+            sentiment: sequence(
+                t.sentiment && !uses.sentiment,
+                &paths.sentiment,
+                "sentiment",
+            )?,
+            stance: sequence(wants_stance && !uses.stance, &paths.stance, "stance")?,
             joint,
         })
     }
