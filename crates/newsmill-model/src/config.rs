@@ -7,16 +7,27 @@ use crate::error::ModelError;
 use newsmill_text::CaseFeature;
 
 /// How a head of a joint checkpoint reads the encoder's last hidden states.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeadKind {
     /// One label per position (`token`).
     Token,
     /// One label per sequence from the first position (`first_position`), through the BERT
-    /// pooler (dense + tanh) when `pooler` is true.
-    FirstPosition { pooler: bool },
+    /// pooler (dense + tanh) when the head's `pooler` is true.
+    FirstPosition,
     /// One label per target span (`span_pool`): the first position, the mean and the maximum
     /// of the span's positions, concatenated (`pool: ["first", "mean", "max"]`).
     SpanPool,
+}
+
+impl HeadKind {
+    /// The kind's name in config.json.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeadKind::Token => "token",
+            HeadKind::FirstPosition => "first_position",
+            HeadKind::SpanPool => "span_pool",
+        }
+    }
 }
 
 /// One head of a joint checkpoint: `{prefix}.weight` (`[labels, in]`) and `{prefix}.bias`.
@@ -26,6 +37,9 @@ pub struct HeadSpec {
     pub kind: HeadKind,
     pub prefix: String,
     pub labels: Vec<String>,
+    /// `pooler` (first_position heads; default false): read the first position through the
+    /// BERT pooler.
+    pub pooler: bool,
     /// `temperature` (first_position heads; default 1): the logits are divided by it before
     /// the softmax (calibration by temperature scaling, fitted on a dev set).
     pub temperature: f32,
@@ -306,9 +320,7 @@ fn parse_heads(path: &Path, v: &Value) -> Result<JointSpec, ModelError> {
         let f = |k: &str| format!("{field}.{name}.{k}");
         let kind = match h.get("kind").and_then(Value::as_str) {
             Some("token") => HeadKind::Token,
-            Some("first_position") => HeadKind::FirstPosition {
-                pooler: h.get("pooler").and_then(Value::as_bool).unwrap_or(false),
-            },
+            Some("first_position") => HeadKind::FirstPosition,
             Some("span_pool") => {
                 let pool: Vec<&str> = h
                     .get("pool")
@@ -369,13 +381,7 @@ fn parse_heads(path: &Path, v: &Value) -> Result<JointSpec, ModelError> {
         let temperature = match h.get("temperature") {
             None => 1.0,
             Some(t) => match t.as_f64() {
-                Some(v)
-                    if v.is_finite()
-                        && v > 0.0
-                        && matches!(kind, HeadKind::FirstPosition { .. }) =>
-                {
-                    v as f32
-                }
+                Some(v) if v.is_finite() && v > 0.0 && kind == HeadKind::FirstPosition => v as f32,
                 Some(v) if v.is_finite() && v > 0.0 => {
                     return Err(field_err(
                         path,
@@ -392,11 +398,14 @@ fn parse_heads(path: &Path, v: &Value) -> Result<JointSpec, ModelError> {
                 }
             },
         };
+        let pooler = kind == HeadKind::FirstPosition
+            && h.get("pooler").and_then(Value::as_bool) == Some(true);
         heads.push(HeadSpec {
             name: name.clone(),
             kind,
             prefix,
             labels,
+            pooler,
             temperature,
         });
     }

@@ -264,7 +264,7 @@ impl JointModel {
 
     /// Index of the head `name` of kind `kind`, or an error naming the config field: a task
     /// whose head the checkpoint lacks cannot run.
-    pub fn require(&self, name: &str, kind: HeadKindName) -> Result<usize, ModelError> {
+    pub fn require(&self, name: &str, kind: HeadKind) -> Result<usize, ModelError> {
         let found = self.heads.iter().position(|h| h.name == name);
         let field = format!("newsmill.heads.{name}");
         match found {
@@ -281,13 +281,13 @@ impl JointModel {
                         .join(", ")
                 ),
             }),
-            Some(i) if HeadKindName::of(&self.heads[i].kind) != kind => Err(ModelError::BadField {
+            Some(i) if self.heads[i].kind != kind => Err(ModelError::BadField {
                 path: self.config.path.clone(),
                 field: format!("{field}.kind"),
                 reason: format!(
                     "this run reads `{name}` as a `{}` head, the checkpoint says `{}`",
                     kind.as_str(),
-                    HeadKindName::of(&self.heads[i].kind).as_str()
+                    self.heads[i].kind.as_str()
                 ),
             }),
             Some(i) => Ok(i),
@@ -424,9 +424,10 @@ impl JointModel {
         let mut first: Vec<Vec<f32>> = Vec::with_capacity(heads.first.len());
         let x0 = x.f_select(1, 0).map_err(fwd)?;
         for &h in &heads.first {
-            let pooled = match self.heads[h].kind {
-                HeadKind::FirstPosition { pooler: true } => tch::no_grad(|| net.bert.pool(&x0)),
-                _ => None,
+            let pooled = if self.heads[h].pooler {
+                tch::no_grad(|| net.bert.pool(&x0))
+            } else {
+                None
             };
             first.push(head_probs(pooled.as_ref().unwrap_or(&x0), head(h)?)?);
         }
@@ -623,30 +624,4 @@ fn to_vec(t: &Tensor) -> Result<Vec<f32>, tch::TchError> {
     let mut v = vec![0f32; n];
     t.f_copy_data(&mut v, n)?;
     Ok(v)
-}
-
-/// The head kinds by their config.json names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeadKindName {
-    Token,
-    FirstPosition,
-    SpanPool,
-}
-
-impl HeadKindName {
-    fn of(k: &HeadKind) -> Self {
-        match k {
-            HeadKind::Token => HeadKindName::Token,
-            HeadKind::FirstPosition { .. } => HeadKindName::FirstPosition,
-            HeadKind::SpanPool => HeadKindName::SpanPool,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HeadKindName::Token => "token",
-            HeadKindName::FirstPosition => "first_position",
-            HeadKindName::SpanPool => "span_pool",
-        }
-    }
 }

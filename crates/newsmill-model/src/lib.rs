@@ -17,7 +17,7 @@ mod vocab;
 pub use config::{HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
 pub use device::{cuda_devices, Compute, Device, DeviceChoice, Precision};
 pub use error::ModelError;
-pub use joint::{HeadKindName, JointHeads, JointItem, JointItemOut, JointModel, SpanRequest};
+pub use joint::{JointHeads, JointItem, JointItemOut, JointModel, SpanRequest};
 pub use model::{
     gather_batches, model_identity, plan_batches, plan_groups, BatchStats, Classifier, Head, Logits,
 };

@@ -2,7 +2,7 @@ use std::path::Path;
 
 use std::ops::Range;
 
-use newsmill_model::{BatchStats, Classifier, Compute, Head, HeadKindName, JointModel};
+use newsmill_model::{BatchStats, Classifier, Compute, Head, HeadKind, JointModel};
 use newsmill_text::{
     split_words, CaseFeature, Encoded, Role, Span, Window, Windowing, WordpieceEncoder,
 };
@@ -112,7 +112,7 @@ impl NerModel {
     /// of its own.
     pub fn for_joint(joint: &JointModel, opts: NerOptions) -> Result<Self, NerError> {
         opts.windowing.validate()?;
-        let head = joint.require("ner", HeadKindName::Token)?;
+        let head = joint.require("ner", HeadKind::Token)?;
         let spec = joint.heads().nth(head).expect("required head exists");
         let field = format!(
             "{} (newsmill.heads.ner.labels)",

@@ -6,8 +6,7 @@
 use std::path::Path;
 
 use newsmill_model::{
-    BatchStats, HeadKindName, JointHeads, JointItem, JointItemOut, JointModel, ModelError,
-    SpanRequest,
+    BatchStats, HeadKind, JointHeads, JointItem, JointItemOut, JointModel, ModelError, SpanRequest,
 };
 use newsmill_ner::{Entity, NerModel, NerOptions, PreparedText};
 use newsmill_stance::Scored;
@@ -89,7 +88,7 @@ impl JointModels {
         let mut heads = JointHeads {
             token: uses
                 .ner
-                .then(|| model.require("ner", HeadKindName::Token))
+                .then(|| model.require("ner", HeadKind::Token))
                 .transpose()?,
             ..JointHeads::default()
         };
@@ -106,13 +105,13 @@ impl JointModels {
             sentiment_head = uses
                 .sentence_head
                 .name(|n| model.heads().any(|h| h.name == n));
-            let i = model.require(sentiment_head, HeadKindName::FirstPosition)?;
+            let i = model.require(sentiment_head, HeadKind::FirstPosition)?;
             heads.first.push(i);
             sentiment_labels = labels(i);
         }
         let mut stance_labels = Vec::new();
         if uses.stance {
-            let i = model.require("stance", HeadKindName::SpanPool)?;
+            let i = model.require("stance", HeadKind::SpanPool)?;
             heads.span = Some(i);
             stance_labels = labels(i);
         }
