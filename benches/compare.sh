@@ -2,7 +2,10 @@
 # Runs, back to back on the same corpus and options, and prints the throughput ratios:
 #   - newsmill with the default joint checkpoint (one encoder pass per sentence), fp32 and int8;
 #   - newsmill in three-model mode: the single-task NER, sentiment and stance checkpoints that
-#     shipped until commit 780ef89 (taken from git history, assembled into the cache), fp32/int8;
+#     shipped until commit 780ef89 (scripts/three-models.sh: from git history into the cache),
+#     fp32/int8;
+#   - the fallback design for stance: the joint checkpoint's NER and tone with the pair stance
+#     model (--stance-model), full pipeline, fp32/int8;
 #   - the Python references (benches/python_reference.py): the joint checkpoint through the
 #     recipe's Python class, and the three checkpoints through transformers pipelines;
 # for the full pipeline and for NER alone. With BASELINE=PATH (another newsmill binary, e.g. one
@@ -18,7 +21,6 @@ cd "$root"
 CORPUS=${1:-../shared/data/bbc/articles.jsonl}
 LIMIT=${2:-500}
 OUT=${OUT:-target/bench}
-THREE_COMMIT=780ef89
 mkdir -p "$OUT"
 eval "$(scripts/setup.sh)"
 cargo build --release --workspace --all-targets --quiet   # the features the tests build with: no rebuild
@@ -27,19 +29,7 @@ if [ ! -x "$BENCH_PY" ]; then
   python3 -m venv "$HOME/.cache/newsmill/train-py"
   "$HOME/.cache/newsmill/train-py/bin/pip" install -q -r models/recipe/requirements.txt
 fi
-THREE="${NEWSMILL_CACHE:-$HOME/.cache/newsmill}/models/three-$THREE_COMMIT"
-if [ ! -f "$THREE/.complete" ]; then
-  src=$(mktemp -d)
-  for m in ner sentiment stance; do
-    mkdir -p "$src/$m"
-    for f in config.json tokenizer.json weights.safetensors; do
-      git show "$THREE_COMMIT:models/$m/$f" > "$src/$m/$f"
-    done
-  done
-  "$BENCH_PY" models/recipe/assemble.py "$src" "$NEWSMILL_BACKBONE" "$THREE"
-  touch "$THREE/.complete"
-  rm -rf "$src"
-fi
+THREE=$(scripts/three-models.sh)
 for tasks in ner,sentiment,stance ner; do
   tag=${tasks//,/-}
   for precision in fp32 int8; do
@@ -51,6 +41,11 @@ for tasks in ner,sentiment,stance ner; do
     fi
     target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
       --models "$THREE" --json "$OUT/three-$tag-$precision.json" > /dev/null
+    if [ "$tasks" != ner ]; then
+      # the fallback design: the joint checkpoint's NER and tone, the pair model for stance
+      target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
+        --models "$NEWSMILL_MODELS" --stance-model "$THREE/stance" --json "$OUT/hybrid-$tag-$precision.json" > /dev/null
+    fi
   done
   "$BENCH_PY" benches/python_reference.py "$CORPUS" "$NEWSMILL_MODELS" --limit "$LIMIT" --tasks "$tasks" \
     --json "$OUT/python-joint-$tag.json" > /dev/null 2>&1
@@ -71,6 +66,13 @@ for tag in ("ner-sentiment-stance", "ner"):
         print(f"{tag:22} {precision:9} {ja:11.2f} {ta:11.2f} {ja/ta:11.2f} {pj['articles_per_second']:9.2f} {p3['articles_per_second']:9.2f}"
               f" {ja/p3['articles_per_second']:9.2f} {j['padding_efficiency']:8.3f} {j['peak_rss_mib']:5.0f}/{t['peak_rss_mib']:<6.0f}"
               f" {j['entities']:>6}/{t['entities']:<6}")
+print()
+print(f"{'joint + pair stance':22} {'precision':9} {'art/s':>7} {'/three':>7} {'/joint':>7} {'RSS MiB':>8}")
+for precision in ("fp32", "int8"):
+    h, j, t = (load(f"{m}-ner-sentiment-stance-{precision}") for m in ("hybrid", "joint", "three"))
+    ha = h["articles_per_second"]
+    print(f"{'ner-sentiment-stance':22} {precision:9} {ha:7.2f} {ha/t['articles_per_second']:7.2f} {ha/j['articles_per_second']:7.2f}"
+          f" {h['peak_rss_mib']:8.0f}")
 import os
 if os.path.exists(f"{out}/baseline-ner-sentiment-stance-fp32.json"):
     print()

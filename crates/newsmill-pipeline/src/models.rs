@@ -3,6 +3,7 @@
 //! worker threads, and spreading a phase's batches over those workers.
 
 use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use newsmill_model::{gather_batches, plan_batches, BatchStats, Classifier, ModelError};
@@ -172,16 +173,30 @@ pub(crate) fn run_plan<T: Send>(
 }
 
 /// Runs `items` through the model `pick` selects, batched by length under `budget`; returns
-/// probabilities in input order.
+/// probabilities in input order. Identical inputs run once: a mention repeated in a sentence
+/// gives the stance model the same (sentence, mention) pair, and a line repeated across a job
+/// the sentiment model the same sentence (counters count what ran).
 pub(crate) fn predict(
     pick: Pick,
     items: &[(Vec<u32>, Vec<u32>)],
     budget: usize,
 ) -> Result<(Vec<Vec<f32>>, BatchStats), PipelineError> {
-    let lengths: Vec<usize> = items.iter().map(|i| i.0.len()).collect();
+    let mut first: HashMap<&(Vec<u32>, Vec<u32>), usize> = HashMap::with_capacity(items.len());
+    let mut unique: Vec<(Vec<u32>, Vec<u32>)> = Vec::with_capacity(items.len());
+    let slot: Vec<usize> = items
+        .iter()
+        .map(|it| {
+            *first.entry(it).or_insert_with(|| {
+                unique.push(it.clone());
+                unique.len() - 1
+            })
+        })
+        .collect();
+    let lengths: Vec<usize> = unique.iter().map(|i| i.0.len()).collect();
     let plan = plan_batches(&lengths, budget);
     let results = run_plan(&plan, |m, members| {
-        pick(m).ok_or_else(no_models)?.run_batch(items, members)
+        pick(m).ok_or_else(no_models)?.run_batch(&unique, members)
     });
-    Ok(gather_batches(items.len(), &plan, results)?)
+    let (probs, stats) = gather_batches(unique.len(), &plan, results)?;
+    Ok((slot.into_iter().map(|i| probs[i].clone()).collect(), stats))
 }
