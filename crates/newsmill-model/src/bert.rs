@@ -22,12 +22,12 @@ enum Linear {
 
 /// A Linear layer with int8 weights quantized per output row (symmetric, 8 bits) and
 /// activations quantized per row (token). fbgemm's legacy kernel takes one weight scale and
-/// quantizes its whole input with one range, so each input row is first scaled to max |x| = 1
-/// and one extra row `[2, -2, 0, ...]` fixes the kernel's range at [-2, 2] (7 bits of the rows'
-/// values: no int16 saturation with 8-bit weights, see [`Linear::int8`]); the kernel runs with
-/// weight scale 1, and the per-row weight scales and per-row input scales are applied to its
-/// output together with the bias. A row's result depends on that row alone, never on which
-/// rows share its batch.
+/// quantizes its whole input with one range, so each input row is first scaled into [lo, 1]
+/// (divided by its max |x|; lo = -1, or the input's own lower bound) and one extra row
+/// `[lo, hi, 0, ...]` fixes the kernel's range at [lo, hi], with hi chosen so that 1 becomes
+/// uint8 128 (see [`range_for`]); the kernel runs with weight scale 1, and the per-row weight
+/// scales and per-row input scales are applied to its output together with the bias. A row's
+/// result depends on that row alone, never on which rows share its batch.
 struct QuantLinear {
     q: Tensor,
     packed: Tensor,
@@ -36,16 +36,26 @@ struct QuantLinear {
     scales: Tensor,
     /// Zeros, `[out]`: the kernel's own bias argument.
     zeros: Tensor,
-    /// `[1, in]`: 2, -2, then zeros: the row that sets the kernel's activation range.
+    /// `[1, in]`: lo, hi, then zeros: the row that sets the kernel's activation range.
     range_row: Tensor,
-    /// The input's lower bound when it has one (GELU outputs are above -0.17): a row's max
-    /// |x| is then its max, floored at the bound's magnitude (one reduction instead of two).
+    /// The input's lower bound when it has one (GELU outputs are above -0.17): rows are then
+    /// divided by their max floored at 1, which keeps them in [bound, 1] (one reduction
+    /// instead of two, and a range that spends no levels below the bound).
     lower_bound: Option<f64>,
     b: Tensor,
 }
 
 /// GELU's minimum is -0.16997 (at -0.75): a bound on the feed-forward output layer's inputs.
 const GELU_LOWER_BOUND: f64 = -0.17;
+
+/// The kernel's activation range `[lo, hi]` for rows scaled into `[lo, 1]`. The kernel maps it
+/// onto uint8 0..=255 and multiplies uint8 × int8 pairs with int16 accumulation (vpmaddubsw),
+/// which saturates above 32,767: with 8-bit weights (|q| ≤ 127) a pair stays below that only if
+/// both uint8 values are at most 129. `hi` puts 1 at uint8 128, so the rows use 129 levels
+/// (0..=128) and never saturate; the range row itself may (its output row is dropped).
+fn range_for(lo: f64) -> (f64, f64) {
+    (lo, lo + 255.0 * (1.0 - lo) / 128.0)
+}
 
 impl Linear {
     fn f32(w: &Tensor, b: &Tensor) -> Linear {
@@ -55,10 +65,9 @@ impl Linear {
         }
     }
 
-    /// Symmetric per-row quantization of `w` (`[out, in]`) to 8 bits. The fbgemm kernel
-    /// quantizes its input to uint8 over the input's range and multiplies with pairwise int16
-    /// accumulation (vpmaddubsw), which saturates when both operands use all 8 bits: the input
-    /// rows use half the range (see [`QuantLinear`]), so each pair sum stays below 2^15.
+    /// Symmetric per-row quantization of `w` (`[out, in]`) to 8 bits, for inputs scaled per
+    /// row as [`QuantLinear`] says (no int16 saturation: [`range_for`]). `lower_bound`: a
+    /// bound every input value respects (GELU outputs), or `None`.
     /// History (DEVELOPERS.md, int8): 7-bit weights with one activation range per batch cost
     /// the joint model's stance ~2.2 F1m and made results depend on the batch.
     fn int8(w: &Tensor, b: &Tensor, lower_bound: Option<f64>) -> Result<Linear, tch::TchError> {
@@ -79,9 +88,10 @@ impl Linear {
                 .f_sum_dim_intlist(&[1i64][..], false, Kind::Int)?;
         let packed = q.f_fbgemm_pack_quantized_matrix()?;
         let inputs = w.size()[1];
+        let (lo, hi) = range_for(lower_bound.unwrap_or(-1.0));
         let mut range = vec![0f32; inputs as usize];
         if let [a, b, ..] = range.as_mut_slice() {
-            (*a, *b) = (2.0, -2.0);
+            (*a, *b) = (lo as f32, hi as f32);
         }
         Ok(Linear::Int8(QuantLinear {
             zeros: scales.f_zeros_like()?,
@@ -106,7 +116,7 @@ impl Linear {
                 // per-row max |x| (reductions only, no temporary of the input's size)
                 let top = rows.amax(&[1i64][..], true);
                 let m = match l.lower_bound {
-                    Some(low) => top.clamp_min(-low),
+                    Some(_) => top.clamp_min(1.0),
                     None => top
                         .maximum(&rows.amin(&[1i64][..], true).neg())
                         .clamp_min(1e-12),
@@ -583,6 +593,43 @@ mod tests {
             let want = Linear::f32(&w, &b).forward(&x);
             let rel = max_diff(&want, &alone) / want.abs().max().double_value(&[]);
             assert!(rel < 0.02, "relative error {rel}");
+        }
+    }
+
+    #[test]
+    fn int8_ranges_keep_rows_below_saturation() {
+        // the kernel's uint8 mapping of a range (fbgemm's ChooseQuantizationParams): scale
+        // (hi - lo) / 255, zero point round(-lo / scale). Scaled rows lie in [lo, 1]; with 8-bit
+        // weights a pair of products stays within int16 only if both uint8 values are <= 129
+        // (this machine's AVX-512 VNNI kernels accumulate in int32 and cannot show it; AVX2 ones
+        // saturate)
+        for lo in [-1.0, GELU_LOWER_BOUND] {
+            let (lo, hi) = range_for(lo);
+            let scale = (hi - lo) / 255.0;
+            let zero = (-lo / scale).round();
+            let u8_of = |x: f64| (x / scale).round() + zero;
+            assert!(
+                u8_of(lo) >= 0.0 && u8_of(1.0) <= 129.0,
+                "{lo} {hi}: {}",
+                u8_of(1.0)
+            );
+            assert!(2.0 * u8_of(1.0) * 127.0 <= 32767.0);
+            // and the rows get the levels: at least 128 between lo and 1
+            assert!(u8_of(1.0) - u8_of(lo) >= 128.0);
+        }
+        // rows at their max with large weights: still close to fp32
+        let opts = (Kind::Float, tch::Device::Cpu);
+        let w = Tensor::rand([16, 64], opts) * 0.2 + 0.8;
+        let b = Tensor::zeros([16], opts);
+        let x = Tensor::ones([3, 64], opts) * Tensor::from_slice(&[0.5f32, 3.0, 40.0]).view([3, 1]);
+        for l in [
+            Linear::int8(&w, &b, None).unwrap(),
+            Linear::int8(&w, &b, Some(GELU_LOWER_BOUND)).unwrap(),
+        ] {
+            let want = Linear::f32(&w, &b).forward(&x);
+            let got = l.forward(&x);
+            let rel = max_diff(&want, &got) / want.abs().max().double_value(&[]);
+            assert!(rel < 0.01, "relative error {rel}");
         }
     }
 
