@@ -38,10 +38,10 @@ struct QuantLinear {
     zeros: Tensor,
     /// `[1, in]`: lo, hi, then zeros: the row that sets the kernel's activation range.
     range_row: Tensor,
-    /// The input's lower bound when it has one (GELU outputs are above -0.17): rows are then
-    /// divided by their max floored at 1, which keeps them in [bound, 1] (one reduction
-    /// instead of two, and a range that spends no levels below the bound).
-    lower_bound: Option<f64>,
+    /// Whether the input has a lower bound (GELU outputs are above -0.17, see `range_row`):
+    /// rows are then divided by their max floored at 1, which keeps them in [bound, 1] (one
+    /// reduction instead of two, and a range that spends no levels below the bound).
+    bounded_below: bool,
     b: Tensor,
 }
 
@@ -100,7 +100,7 @@ impl Linear {
             col_offsets,
             scales,
             range_row: Tensor::from_slice(&range).f_view([1, inputs])?,
-            lower_bound,
+            bounded_below: lower_bound.is_some(),
             b: b.f_contiguous()?,
         }))
     }
@@ -115,11 +115,11 @@ impl Linear {
                 let n = rows.size()[0];
                 // per-row max |x| (reductions only, no temporary of the input's size)
                 let top = rows.amax(&[1i64][..], true);
-                let m = match l.lower_bound {
-                    Some(_) => top.clamp_min(1.0),
-                    None => top
-                        .maximum(&rows.amin(&[1i64][..], true).neg())
-                        .clamp_min(1e-12),
+                let m = if l.bounded_below {
+                    top.clamp_min(1.0)
+                } else {
+                    top.maximum(&rows.amin(&[1i64][..], true).neg())
+                        .clamp_min(1e-12)
                 };
                 // rows / m, then the range row, written into one buffer for the kernel
                 let scaled = Tensor::empty([n + 1, inputs], (Kind::Float, x.device()));
@@ -241,7 +241,7 @@ impl Shallow for Linear {
                 scales: q.scales.shallow(),
                 zeros: q.zeros.shallow(),
                 range_row: q.range_row.shallow(),
-                lower_bound: q.lower_bound,
+                bounded_below: q.bounded_below,
                 b: q.b.shallow(),
             }),
         }

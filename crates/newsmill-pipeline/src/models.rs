@@ -181,21 +181,24 @@ pub(crate) fn predict(
     items: &[(Vec<u32>, Vec<u32>)],
     budget: usize,
 ) -> Result<(Vec<Vec<f32>>, BatchStats), PipelineError> {
+    // `unique`: the index in `items` of each distinct input; `slot`: each item's place in it
     let mut first: HashMap<&(Vec<u32>, Vec<u32>), usize> = HashMap::with_capacity(items.len());
-    let mut unique: Vec<(Vec<u32>, Vec<u32>)> = Vec::with_capacity(items.len());
+    let mut unique: Vec<usize> = Vec::with_capacity(items.len());
     let slot: Vec<usize> = items
         .iter()
-        .map(|it| {
+        .enumerate()
+        .map(|(i, it)| {
             *first.entry(it).or_insert_with(|| {
-                unique.push(it.clone());
+                unique.push(i);
                 unique.len() - 1
             })
         })
         .collect();
-    let lengths: Vec<usize> = unique.iter().map(|i| i.0.len()).collect();
+    let lengths: Vec<usize> = unique.iter().map(|&i| items[i].0.len()).collect();
     let plan = plan_batches(&lengths, budget);
     let results = run_plan(&plan, |m, members| {
-        pick(m).ok_or_else(no_models)?.run_batch(&unique, members)
+        let members: Vec<usize> = members.iter().map(|&u| unique[u]).collect();
+        pick(m).ok_or_else(no_models)?.run_batch(items, &members)
     });
     let (probs, stats) = gather_batches(unique.len(), &plan, results)?;
     Ok((slot.into_iter().map(|i| probs[i].clone()).collect(), stats))
