@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Runs, back to back on the same corpus and options, and prints the throughput ratios:
-#   - newsmill with the default joint checkpoint (one encoder pass per sentence), fp32 and int8;
+#   - newsmill with the default models (the joint checkpoint: one encoder pass per sentence for
+#     NER and tone; the stance-only checkpoint: one more pass per sentence with an entity),
+#     fp32 and int8;
+#   - the joint checkpoint alone (`--models "$NEWSMILL_MODELS/joint"`: its own span head for
+#     stance, one pass per sentence in all), full pipeline, fp32/int8;
 #   - newsmill in three-model mode: the single-task NER, sentiment and stance checkpoints that
 #     shipped until commit 780ef89 (scripts/three-models.sh: from git history into the cache),
 #     fp32/int8;
@@ -9,8 +13,8 @@
 #   - the Python references (benches/python_reference.py): the joint checkpoint through the
 #     recipe's Python class, and the three checkpoints through transformers pipelines;
 # for the full pipeline and for NER alone. With BASELINE=PATH (another newsmill binary, e.g. one
-# built from an earlier commit), that binary also runs the default model's rows, interleaved
-# with this one, and the last table gives this/baseline.
+# built from an earlier commit), that binary also runs the joint checkpoint alone, interleaved
+# with this one, and the last table gives this/baseline for it.
 #   benches/compare.sh [CORPUS] [LIMIT]
 # Needs a Python env with models/recipe/requirements.txt (set BENCH_PY, default: the training
 # venv ~/.cache/newsmill/train-py, created here if missing) and the git history of this repo.
@@ -35,9 +39,11 @@ for tasks in ner,sentiment,stance ner; do
   for precision in fp32 int8; do
     target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
       --models "$NEWSMILL_MODELS" --json "$OUT/joint-$tag-$precision.json" > /dev/null
+    target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
+      --models "$NEWSMILL_MODELS/joint" --json "$OUT/jointonly-$tag-$precision.json" > /dev/null
     if [ -n "${BASELINE:-}" ]; then
       "$BASELINE" bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
-        --models "$NEWSMILL_MODELS" --json "$OUT/baseline-$tag-$precision.json" > /dev/null
+        --models "$NEWSMILL_MODELS/joint" --json "$OUT/baseline-$tag-$precision.json" > /dev/null
     fi
     target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
       --models "$THREE" --json "$OUT/three-$tag-$precision.json" > /dev/null
@@ -56,8 +62,9 @@ python3 - "$OUT" <<'PY'
 import json, sys
 out = sys.argv[1]
 load = lambda n: json.load(open(f"{out}/{n}.json"))
-print(f"{'tasks':22} {'precision':9} {'joint art/s':>11} {'three art/s':>11} {'joint/three':>11} {'py joint':>9} {'py three':>9} {'joint/py3':>9}"
-      f" {'padding':>8} {'RSS MiB j/3':>12} {'entities j/3':>13}")
+print("default: the joint checkpoint + the stance-only one; three: the single-task checkpoints")
+print(f"{'tasks':22} {'precision':9} {'dflt art/s':>11} {'three art/s':>11} {'dflt/three':>11} {'py dflt':>9} {'py three':>9} {'dflt/py3':>9}"
+      f" {'padding':>8} {'RSS MiB d/3':>12} {'entities d/3':>13}")
 for tag in ("ner-sentiment-stance", "ner"):
     pj, p3 = load(f"python-joint-{tag}"), load(f"python-three-{tag}")
     for precision in ("fp32", "int8"):
@@ -67,19 +74,23 @@ for tag in ("ner-sentiment-stance", "ner"):
               f" {ja/p3['articles_per_second']:9.2f} {j['padding_efficiency']:8.3f} {j['peak_rss_mib']:5.0f}/{t['peak_rss_mib']:<6.0f}"
               f" {j['entities']:>6}/{t['entities']:<6}")
 print()
-print(f"{'joint + pair stance':22} {'precision':9} {'art/s':>7} {'/three':>7} {'/joint':>7} {'RSS MiB':>8}")
-for precision in ("fp32", "int8"):
-    h, j, t = (load(f"{m}-ner-sentiment-stance-{precision}") for m in ("hybrid", "joint", "three"))
-    ha = h["articles_per_second"]
-    print(f"{'ner-sentiment-stance':22} {precision:9} {ha:7.2f} {ha/t['articles_per_second']:7.2f} {ha/j['articles_per_second']:7.2f}"
-          f" {h['peak_rss_mib']:8.0f}")
+print("other designs, full pipeline: the joint checkpoint alone (its span head for stance), and")
+print("the joint checkpoint's NER and tone with the pair stance model")
+print(f"{'design':22} {'precision':9} {'art/s':>7} {'/three':>7} {'/dflt':>7} {'RSS MiB':>8} {'padding':>8}")
+for name, m in (("joint alone", "jointonly"), ("joint + pair stance", "hybrid")):
+    for precision in ("fp32", "int8"):
+        h, j, t = (load(f"{x}-ner-sentiment-stance-{precision}") for x in (m, "joint", "three"))
+        ha = h["articles_per_second"]
+        print(f"{name:22} {precision:9} {ha:7.2f} {ha/t['articles_per_second']:7.2f} {ha/j['articles_per_second']:7.2f}"
+              f" {h['peak_rss_mib']:8.0f} {h['padding_efficiency']:8.3f}")
 import os
 if os.path.exists(f"{out}/baseline-ner-sentiment-stance-fp32.json"):
     print()
+    print("the joint checkpoint alone, this build against BASELINE")
     print(f"{'tasks':22} {'precision':9} {'this art/s':>10} {'baseline':>9} {'this/baseline':>13}")
     for tag in ("ner-sentiment-stance", "ner"):
         for precision in ("fp32", "int8"):
-            j, b = load(f"joint-{tag}-{precision}"), load(f"baseline-{tag}-{precision}")
+            j, b = load(f"jointonly-{tag}-{precision}"), load(f"baseline-{tag}-{precision}")
             ja, ba = j["articles_per_second"], b["articles_per_second"]
             print(f"{tag:22} {precision:9} {ja:10.2f} {ba:9.2f} {ja/ba:13.3f}")
 PY

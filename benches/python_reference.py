@@ -12,7 +12,8 @@
 - entity stance: text-classification over (sentence, mention) text pairs.
 With a joint checkpoint (MODELS_DIR/joint/, newsmill's default) the reference is the recipe's
 Python class (`models/recipe/newsmill_joint.py`): one encoder pass per batch of sentences
-answers all tasks, as in newsmill. `--three` uses MODELS_DIR/ner, sentiment, stance through the
+answers all tasks, as in newsmill; with a stance-only checkpoint beside it (MODELS_DIR/stance/,
+the default) the stance comes from that, in a second pass over the sentences with entities. `--three` uses MODELS_DIR/ner, sentiment, stance through the
 pipelines below instead.
 `--hf-ner` (NER only) runs the joint checkpoint's encoder and token head through the
 token-classification pipeline instead (exported to a standard BertForTokenClassification folder
@@ -99,7 +100,7 @@ def run(articles, pipes, tasks, bs):
     counts["sentences"] = len(sents)
     if "joint" in pipes:
         for i in range(0, len(sents), bs):
-            for r in pipes["joint"].annotate(sents[i : i + bs]):
+            for r in pipes["joint"].annotate(sents[i : i + bs], stance_model=pipes.get("joint_stance")):
                 counts["entities"] += len(r["entities"])
         if "stance" in tasks:
             counts["pairs"] = counts["entities"]
@@ -183,6 +184,12 @@ def main():
         from newsmill_joint import NewsmillJoint
 
         pipes["joint"] = NewsmillJoint.from_pretrained(joint).to(device=device, dtype=dtype)
+        stance_dir = Path(args.models) / "stance"
+        if "stance" in tasks and (stance_dir / "config.json").is_file() and "newsmill" in json.loads(
+            (stance_dir / "config.json").read_text()
+        ):
+            # newsmill's default: the stance from the stance-only checkpoint beside the joint one
+            pipes["joint_stance"] = NewsmillJoint.from_pretrained(stance_dir).to(device=device, dtype=dtype)
         case_shapes = True
     elif "ner" in tasks or "stance" in tasks:
         if args.hf_ner:
@@ -226,7 +233,7 @@ def main():
         "articles_per_second": len(timed) / wall,
         "counts": counts,
         "ner_case_shapes": case_shapes,
-        "reference": "joint" if "joint" in pipes else ("hf ner pipeline on the joint weights" if args.hf_ner else "three pipelines"),
+        "reference": ("joint + stance-only" if "joint_stance" in pipes else "joint") if "joint" in pipes else ("hf ner pipeline on the joint weights" if args.hf_ner else "three pipelines"),
         "device": str(device),
         "dtype": args.dtype,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

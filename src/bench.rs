@@ -26,6 +26,10 @@ pub struct BenchArgs {
     /// Tasks to run, comma-separated: ner, sentiment, stance
     #[arg(long, default_value = "ner,sentiment,stance")]
     tasks: String,
+    /// A phrase whose case-insensitive whole-word matches are scored for stance, as in
+    /// `annotate` (repeatable)
+    #[arg(long = "target")]
+    targets: Vec<String>,
     /// Seconds of the matmul peak measurement
     #[arg(long, default_value_t = 2.0)]
     peak_seconds: f64,
@@ -64,11 +68,16 @@ pub fn peak_rss_mib() -> Option<f64> {
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let settings = args.run.resolve()?;
     let tasks = Tasks::parse(&args.tasks).map_err(anyhow::Error::msg)?;
+    let targets: Vec<String> = args.targets.iter().map(|t| t.trim().to_string()).collect();
+    if let Some(t) = targets.iter().find(|t| t.is_empty()) {
+        anyhow::bail!("empty --target {t:?}");
+    }
     let opts = AnnotateOptions {
         tasks,
         ner: settings.ner,
         token_budget: settings.token_budget,
         include_text: true,
+        targets,
         ..AnnotateOptions::default()
     };
     let engine = settings.engine;
@@ -126,6 +135,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         "errors": s.errors,
         "entities": s.entities,
         "tasks": args.tasks,
+        "targets": opts.targets,
         "device": compute.device.name(),
         "precision": compute.precision.as_str(),
         "threads": {"workers": engine.workers, "intra_op_per_worker": engine.intra_threads,

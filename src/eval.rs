@@ -11,7 +11,7 @@ use newsmill_stance::SequenceModel;
 use newsmill_text::Span;
 use serde::Serialize;
 
-use newsmill_pipeline::{JointModels, JointText, JointUses, SentenceHead};
+use newsmill_pipeline::{is_joint_checkpoint, JointModels, JointText, JointUses, SentenceHead};
 
 use crate::{ModelArgs, RunArgs};
 
@@ -97,6 +97,13 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let backend = match (own, &paths.joint) {
         (Some(dir), _) if task == "ner" => {
             Backend::Ner(Box::new(NerModel::load(&dir, settings.ner)?))
+        }
+        (Some(dir), _) if task == "stance" && is_joint_checkpoint(&dir) => {
+            let uses = JointUses {
+                stance: true,
+                ..JointUses::default()
+            };
+            Backend::Joint(Box::new(JointModels::load(&dir, settings.ner, uses)?))
         }
         (Some(dir), _) => Backend::Sequence(Box::new(SequenceModel::load(&dir, settings.compute)?)),
         (None, Some(joint)) => {

@@ -88,7 +88,8 @@ pub struct ModelArgs {
 
 impl ModelArgs {
     /// The model folders of a run: `--models DIR` (or `$NEWSMILL_MODELS`) holding a joint
-    /// checkpoint (`DIR/joint/`, or `DIR` itself) answers every task that has no flag of its own;
+    /// checkpoint (`DIR/joint/`, or `DIR` itself) answers every task that has no flag and no
+    /// folder of its own beside it (the default models: `joint/` and a stance-only `stance/`);
     /// without one, `DIR/ner/`, `DIR/sentiment/` and `DIR/stance/` are the single-task models.
     fn paths(&self) -> ModelPaths {
         let base = self
@@ -105,10 +106,15 @@ impl ModelArgs {
                 None
             }
         });
+        // beside a joint checkpoint, a folder of a task's own (the default `stance/`) answers
+        // that task when it is there
         let pick = |explicit: &Option<PathBuf>, name: &str| {
-            explicit.clone().or_else(|| match joint {
-                Some(_) => None,
-                None => base.as_ref().map(|b| b.join(name)),
+            explicit.clone().or_else(|| {
+                let b = base.as_ref()?;
+                match joint {
+                    Some(_) => Some(b.join(name)).filter(|d| d.join("config.json").is_file()),
+                    None => Some(b.join(name)),
+                }
             })
         };
         ModelPaths {

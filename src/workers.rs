@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use newsmill_pipeline::input::Source;
-use newsmill_pipeline::{AnnotateOptions, EngineOptions, ModelPaths};
+use newsmill_pipeline::{is_joint_checkpoint, AnnotateOptions, EngineOptions, ModelPaths};
 
 use crate::RunArgs;
 
@@ -70,16 +70,24 @@ fn worker_bytes(paths: &ModelPaths, opts: &AnnotateOptions, intra_threads: usize
         (t.sentiment, &paths.sentiment),
         (t.stance || !opts.targets.is_empty(), &paths.stance),
     ];
-    // a joint checkpoint answers every task that has no folder of its own, once
+    // a joint checkpoint answers every task that has no folder of its own, once; a task's
+    // own joint-format checkpoint (a stance-only one) is shared as well
     let joint = used.iter().any(|(on, p)| *on && p.is_none());
     let size = |p: &PathBuf| std::fs::metadata(p.join("model.safetensors")).map_or(0, |m| m.len());
-    let own: u64 = used
-        .iter()
-        .filter(|(on, _)| *on)
-        .filter_map(|(_, p)| p.as_ref())
+    let own_dirs = || {
+        used.iter()
+            .filter(|(on, _)| *on)
+            .filter_map(|(_, p)| p.as_ref())
+    };
+    let own: u64 = own_dirs()
+        .filter(|p| !is_joint_checkpoint(p))
         .map(size)
         .sum();
-    let shared = paths.joint.as_ref().filter(|_| joint).map_or(0, size);
+    let shared = paths.joint.as_ref().filter(|_| joint).map_or(0, size)
+        + own_dirs()
+            .filter(|p| is_joint_checkpoint(p))
+            .map(size)
+            .sum::<u64>();
     (
         2 * shared,
         2 * own + WORKER_OVERHEAD * intra_threads.max(1) as u64,

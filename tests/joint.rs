@@ -131,6 +131,108 @@ fn one_encoder_pass_per_sentence() {
 }
 
 #[test]
+fn a_stance_only_checkpoint_beside_the_joint_answers_stance() {
+    // the default layout: `joint/` answers NER and tone in one pass; `stance/`, a joint-format
+    // checkpoint with only a span head, reads again only the sentences that have an entity or a
+    // target, and scores every mention from that one pass
+    let models = common::tiny_joint_and_stance().display().to_string();
+    let run = |workers: &str| {
+        let out = newsmill(
+            &[
+                "annotate",
+                &examples(),
+                "--models",
+                &models,
+                "--workers",
+                workers,
+                "-q",
+                "--target",
+                "bridge",
+            ],
+            None,
+        );
+        assert_success(&out);
+        out.stdout
+    };
+    let one = run("1");
+    assert_eq!(one, run("2"), "output does not depend on the workers");
+    for r in &records(&one) {
+        check_record(r);
+        let m = &r["models"];
+        assert!(m["ner"].as_str().unwrap().starts_with("joint@"), "{m}");
+        assert!(
+            m["sentiment"].as_str().unwrap().starts_with("joint@"),
+            "{m}"
+        );
+        let stance = m["stance"].as_str().unwrap();
+        assert!(
+            stance.starts_with("stance@") && stance.ends_with("#stance"),
+            "{stance}"
+        );
+        for e in r["entities"].as_array().unwrap() {
+            assert!(e["stance"]["label"].is_string(), "every entity is scored");
+        }
+        for t in r["targets"].as_array().unwrap() {
+            assert!(t["stance"]["label"].is_string(), "user targets are scored");
+        }
+    }
+    // with user targets only (entity stance off), the stance phase encodes exactly the
+    // sentences that hold a target match: none other is read twice
+    let targets_only = ["--tasks", "ner,sentiment", "--target", "bridge"];
+    let out = newsmill(
+        &[
+            &["annotate", &examples(), "--models", &models, "-q"][..],
+            &targets_only[..],
+        ]
+        .concat(),
+        None,
+    );
+    assert_success(&out);
+    let mut with_target = 0;
+    let mut sentences = 0;
+    for r in records(&out.stdout) {
+        let mut marked: Vec<u64> = r["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["sentence"].as_u64().unwrap())
+            .collect();
+        marked.sort_unstable();
+        marked.dedup();
+        with_target += marked.len();
+        sentences += r["sentences"].as_array().unwrap().len();
+    }
+    assert!(
+        with_target > 0 && with_target < sentences,
+        "{with_target} of {sentences}"
+    );
+    let json = std::env::temp_dir().join(format!("newsmill-js-bench-{}.json", std::process::id()));
+    let bench = [
+        "bench",
+        &examples(),
+        "--models",
+        &models,
+        "--warmup",
+        "0",
+        "--peak-seconds",
+        "0.1",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    let out = newsmill(&[&bench[..], &targets_only[..]].concat(), None);
+    assert_success(&out);
+    let b: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    // (a sentence longer than the tiny model's 64 positions is more than one window)
+    let stance = b["models"]["stance"]["sequences"].as_u64().unwrap() as usize;
+    assert!(
+        with_target <= stance && stance < sentences,
+        "{stance} stance sequences for {with_target} sentences with a target, of {sentences}"
+    );
+    assert!(b["models"]["joint"]["sequences"].as_u64().unwrap() as usize >= sentences);
+}
+
+#[test]
 fn a_task_flag_overrides_the_joint_model() {
     let joint = tiny_joint().display().to_string();
     let ner = tiny_models().join("ner").display().to_string();

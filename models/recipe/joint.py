@@ -235,43 +235,48 @@ def head_names():
     }
 
 
-def state_dict_for_export(model):
+HEADS = ("ner", "sentiment", "tone", "stance")
+
+
+def state_dict_for_export(model, heads=HEADS):
     sd = {}
     for k, v in model.state_dict().items():
         if k.startswith("bert."):
             sd[k] = v
         else:
             head, rest = k.split(".", 1)
-            sd[f"{head}.classifier.{rest}"] = v
+            if head in heads:
+                sd[f"{head}.classifier.{rest}"] = v
     return sd
 
 
-def newsmill_section():
+def newsmill_section(heads=HEADS):
+    every = {
+        "ner": {"kind": "token", "prefix": "ner.classifier", "labels": NER_LABELS},
+        "sentiment": {"kind": "first_position", "pooler": True, "prefix": "sentiment.classifier",
+                      "labels": ["negative", "positive"]},
+        "tone": {"kind": "first_position", "pooler": True, "prefix": "tone.classifier", "labels": TONE_LABELS},
+        "stance": {"kind": "span_pool", "pool": ["first", "mean", "max"], "prefix": "stance.classifier",
+                   "labels": TONE_LABELS},
+    }
     return {
         "format": "joint_v1",
         "case_feature": "token_type_v2",
-        "heads": {
-            "ner": {"kind": "token", "prefix": "ner.classifier", "labels": NER_LABELS},
-            "sentiment": {"kind": "first_position", "pooler": True, "prefix": "sentiment.classifier",
-                          "labels": ["negative", "positive"]},
-            "tone": {"kind": "first_position", "pooler": True, "prefix": "tone.classifier", "labels": TONE_LABELS},
-            "stance": {"kind": "span_pool", "pool": ["first", "mean", "max"], "prefix": "stance.classifier",
-                       "labels": TONE_LABELS},
-        },
+        "heads": {k: v for k, v in every.items() if k in heads},
     }
 
 
-def save_checkpoint(model, tok, config, out, log):
+def save_checkpoint(model, tok, config, out, log, heads=HEADS):
     from safetensors.torch import save_file
 
     out.mkdir(parents=True, exist_ok=True)
     cfg = config.to_dict()
     cfg["architectures"] = ["NewsmillJointModel"]
-    cfg["newsmill"] = newsmill_section()
+    cfg["newsmill"] = newsmill_section(heads)
     for k in ("id2label", "label2id"):
         cfg.pop(k, None)
     (out / "config.json").write_text(json.dumps(cfg, indent=1, sort_keys=True))
-    sd = {k: v.detach().contiguous() for k, v in state_dict_for_export(model).items()}
+    sd = {k: v.detach().contiguous() for k, v in state_dict_for_export(model, heads).items()}
     save_file(sd, str(out / "model.safetensors"), metadata={"format": "pt"})
     tok.backend_tokenizer.save(str(out / "tokenizer.json"))
     (out / "train_log.json").write_text(json.dumps(log, indent=1))
@@ -447,7 +452,13 @@ def main():
     ap.add_argument("--stance-repeat", type=int, default=1, help="stance batches per epoch: every sentence this many times")
     ap.add_argument("--ner-share", type=float, default=1.0, help="share of the NER batches used per epoch (after --ner-repeat)")
     ap.add_argument("--tone-share", type=float, default=1.0, help="share of the tone batches used per epoch")
+    ap.add_argument("--heads", default=",".join(HEADS),
+                    help="heads to train and save (comma-separated); the tasks of the others get no batches")
+    ap.add_argument("--layers", type=int, default=0, help="keep only the backbone's first N encoder layers (0: all)")
     args = ap.parse_args()
+    heads = tuple(h for h in HEADS if h in args.heads.split(","))
+    if set(args.heads.split(",")) - set(HEADS):
+        sys.exit(f"--heads: unknown head in {args.heads!r}; heads are {', '.join(HEADS)}")
     torch.set_num_threads(args.threads)
     set_seed(SEED)
     rng = random.Random(SEED)
@@ -472,6 +483,14 @@ def main():
         title_dev.append((ids, tt, None, wid, ws, tags))
     nt_dev = read_tsv_labels(DATA / "newstone" / "dev.tsv")
     general = [(s, y) for s, y, _, _ in general_news_dev()]
+    if "ner" not in heads:
+        ner_tr, ner_dev, title_dev = [], [], []
+    if "stance" not in heads:
+        stance_tr = []
+    if "tone" not in heads:
+        tone_tr = []
+    if "sentiment" not in heads:
+        sst_tr = []
     dev = {
         "ner": {"conll_dev": ner_dev, "conll_dev_titlecase": title_dev},
         "stance": {
@@ -484,6 +503,9 @@ def main():
             "general_news_dev": ("tone", 3, lim(seq_examples(general, enc))),
         },
     }
+    dev["ner"] = {k: v for k, v in dev["ner"].items() if "ner" in heads}
+    dev["stance"] = {k: v for k, v in dev["stance"].items() if "stance" in heads}
+    dev["seq"] = {k: v for k, v in dev["seq"].items() if v[0] in heads}
     print(
         f"joint: ner {len(ner_tr)}, stance {len(stance_tr)} sentences, tone {len(tone_tr)}, sst2 {len(sst_tr)}; "
         f"general-news dev {len(general)}; prepared in {time.time() - t_start:.0f}s",
@@ -491,11 +513,15 @@ def main():
     )
 
     config = BertConfig.from_pretrained(str(backbone_dir()), type_vocab_size=8)
+    if args.layers:
+        config.num_hidden_layers = args.layers
     set_seed(SEED)
     model = JointModel(config)
     base = BertModel.from_pretrained(str(backbone_dir()), add_pooling_layer=True)
     own = model.bert.state_dict()
     for k, v in base.state_dict().items():
+        if k not in own:
+            continue  # a layer above --layers
         if k == "embeddings.token_type_embeddings.weight":
             v = v[0:1].repeat(own[k].shape[0], 1)  # every type row starts as row 0
         own[k] = v
@@ -505,10 +531,10 @@ def main():
 
         saved = load_file(str(Path(args.init) / "model.safetensors"))
         state = {k: v for k, v in saved.items() if k.startswith("bert.")}
-        for head in ("ner", "sentiment", "tone", "stance"):
+        for head in heads:
             state[f"{head}.weight"] = saved[f"{head}.classifier.weight"]
             state[f"{head}.bias"] = saved[f"{head}.classifier.bias"]
-        model.load_state_dict(state)
+        model.load_state_dict(state, strict=False)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     frozen = {"bert.embeddings.word_embeddings.weight"}
 
@@ -606,7 +632,7 @@ def main():
         scores["task_seconds"] = {k: round(v, 1) for k, v in task_time.items()}
         log["epochs"].append(scores)
         print(f"epoch {epoch + 1} dev {json.dumps(scores)}", flush=True)
-        save_checkpoint(model, tok, config, out / f"epoch-{epoch + 1}", log)
+        save_checkpoint(model, tok, config, out / f"epoch-{epoch + 1}", log, heads)
     log["total_seconds"] = round(time.time() - t0, 1)
     (out / "train_log.json").write_text(json.dumps(log, indent=1))
     print(f"joint done in {log['total_seconds']}s", flush=True)

@@ -7,6 +7,10 @@ PyTorch, for anyone who wants to use it from Python.
     # {'entities': [{'text': 'Vladimir Putin', 'label': 'PER', 'start': 0, 'end': 14,
     #                'stance': {...}}, ...], 'sentiment': {...}, 'tone': {...}}
 
+`annotate(sentences, stance_model=NewsmillJoint.from_pretrained(".../stance"))` takes the
+stance from a stance-only checkpoint (newsmill's default `stance/` beside `joint/`) in a second
+pass over the sentences that have an entity, as newsmill does.
+
 One encoder pass per sentence answers every head: token tags (first wordpiece of each word,
 greedy IOB2 decoding here; newsmill decodes with constraints), first-position classes through
 the BERT pooler, and the stance toward each entity from [first position; mean; max] of its
@@ -112,15 +116,26 @@ class NewsmillJoint(nn.Module):
         best = max(range(len(p)), key=p.__getitem__)
         return {"label": labels[best].lower(), "score": p[best], "probs": dict(zip(labels, p))}
 
+    def span_head(self):
+        return next((n for n, h in self.spec["heads"].items() if h["kind"] == "span_pool"), None)
+
+    def _span_scored(self, hidden, r, pos):
+        t = hidden[r, pos]
+        feat = torch.cat([hidden[r, 0], t.mean(0), t.max(0).values])
+        name = self.span_head()
+        return self._scored(name, self.heads[name](feat))
+
     @torch.no_grad()
-    def annotate(self, sentences, max_len=128):
+    def annotate(self, sentences, max_len=128, stance_model=None):
         """Entities (greedy IOB2 over first wordpieces), their stance, and every first-position
-        head's class, for each sentence; one encoder pass for the batch."""
+        head's class, for each sentence; one encoder pass for the batch. With `stance_model`
+        (a stance-only checkpoint, newsmill's default `stance/`), the stance comes from it
+        instead: a second pass over the sentences that have an entity."""
         ids, types, meta = self.encode(sentences, max_len)
         hidden, pooled = self(ids, types)
         heads = self.spec["heads"]
         ner = next((n for n, h in heads.items() if h["kind"] == "token"), None)
-        stance = next((n for n, h in heads.items() if h["kind"] == "span_pool"), None)
+        stance = self.span_head() if stance_model is None else None
         first = {
             n: self._first_position(n, hidden, pooled) / h.get("temperature", 1.0)
             for n, h in heads.items() if h["kind"] == "first_position"
@@ -151,14 +166,23 @@ class NewsmillJoint(nn.Module):
             out = []
             for a, b, label in ents:
                 e = {"text": s[spans[a][0] : spans[b][1]], "label": label, "start": spans[a][0], "end": spans[b][1]}
+                pos = [p for p, w in enumerate(wid) if w is not None and a <= w <= b]
                 if stance is not None:
-                    pos = [p for p, w in enumerate(wid) if w is not None and a <= w <= b]
-                    t = hidden[r, pos]
-                    feat = torch.cat([hidden[r, 0], t.mean(0), t.max(0).values])
-                    e["stance"] = self._scored(stance, self.heads[stance](feat))
-                out.append(e)
+                    e["stance"] = self._span_scored(hidden, r, pos)
+                out.append((e, pos))
             res["entities"] = out
             results.append(res)
+        if stance_model is not None:
+            # the same words and wordpieces (same tokenizer), so the positions carry over
+            rows = [r for r, res in enumerate(results) if res["entities"]]
+            if rows:
+                s_ids, s_types, _ = stance_model.encode([sentences[r] for r in rows], max_len)
+                s_hidden, _ = stance_model(s_ids, s_types)
+                for i, r in enumerate(rows):
+                    for e, pos in results[r]["entities"]:
+                        e["stance"] = stance_model._span_scored(s_hidden, i, pos)
+        for res in results:
+            res["entities"] = [e for e, _ in res["entities"]]
         return results
 
     def annotate_sentence(self, sentence):

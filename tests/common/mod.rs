@@ -124,6 +124,12 @@ pub fn tiny_joint_section() -> serde_json::Value {
 /// 1-layer BERT encoder under `bert.*` and the heads of [`tiny_joint_section`], random weights
 /// from a fixed seed.
 pub fn write_tiny_joint(dir: &Path) {
+    write_tiny_joint_heads(dir, &["ner", "sentiment", "stance", "tone"], 11);
+}
+
+/// Like [`write_tiny_joint`] with only the heads `keep` (a stance-only checkpoint: `["stance"]`)
+/// and weights from `seed`.
+pub fn write_tiny_joint_heads(dir: &Path, keep: &[&str], seed: i64) {
     std::fs::create_dir_all(dir).unwrap();
     let vocab_size = write_tokenizer(&dir.join("tokenizer.json"));
     let mut config = json!({
@@ -133,14 +139,19 @@ pub fn write_tiny_joint(dir: &Path) {
         "type_vocab_size": 8, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
         "initializer_range": 0.5
     });
-    config["newsmill"] = tiny_joint_section();
+    let mut section = tiny_joint_section();
+    section["heads"]
+        .as_object_mut()
+        .unwrap()
+        .retain(|name, _| keep.contains(&name.as_str()));
+    config["newsmill"] = section;
     std::fs::write(
         dir.join("config.json"),
         serde_json::to_string_pretty(&config).unwrap(),
     )
     .unwrap();
     let rb: rust_bert::bert::BertConfig = serde_json::from_value(config).unwrap();
-    tch::manual_seed(11);
+    tch::manual_seed(seed);
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
     rust_bert::bert::BertModel::<rust_bert::bert::BertEmbeddings>::new(vs.root() / "bert", &rb);
     let heads = [
@@ -149,7 +160,7 @@ pub fn write_tiny_joint(dir: &Path) {
         ("stance", 3, 48),
         ("tone", 3, 16),
     ];
-    for (name, rows, cols) in heads {
+    for (name, rows, cols) in heads.into_iter().filter(|(n, _, _)| keep.contains(n)) {
         let p = vs.root() / name / "classifier";
         let _ = p.randn("weight", &[rows, cols], 0.0, 1.0);
         let _ = p.randn("bias", &[rows], 0.0, 1.0);
@@ -167,6 +178,25 @@ pub fn tiny_joint() -> &'static Path {
         }
         let tmp = std::env::temp_dir().join(format!("newsmill-tiny-joint-{}", std::process::id()));
         write_tiny_joint(&tmp.join("joint"));
+        if std::fs::rename(&tmp, &dir).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        dir
+    })
+}
+
+/// A models folder laid out as the default one: the tiny joint checkpoint (`joint/`) and a
+/// tiny stance-only joint-format checkpoint beside it (`stance/`), made once per test binary.
+pub fn tiny_joint_and_stance() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join("newsmill-tiny-joint-stance-v1");
+        if dir.join("stance/model.safetensors").is_file() {
+            return dir;
+        }
+        let tmp = std::env::temp_dir().join(format!("newsmill-tiny-js-{}", std::process::id()));
+        write_tiny_joint(&tmp.join("joint"));
+        write_tiny_joint_heads(&tmp.join("stance"), &["stance"], 12);
         if std::fs::rename(&tmp, &dir).is_err() {
             let _ = std::fs::remove_dir_all(&tmp);
         }

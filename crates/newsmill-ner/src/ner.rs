@@ -109,16 +109,21 @@ impl NerModel {
 
     /// The NER side of a joint checkpoint: its `ner` token head's tags, its tokenizer and case
     /// feature. The joint model was trained on single sentences, so every sentence is an input
-    /// of its own.
+    /// of its own. A checkpoint without a `ner` head (a stance-only one) still prepares
+    /// sentences this way; it has no tags to decode (only `O`).
     pub fn for_joint(joint: &JointModel, opts: NerOptions) -> Result<Self, NerError> {
         opts.windowing.validate()?;
-        let head = joint.require("ner", HeadKind::Token)?;
-        let spec = joint.heads().nth(head).expect("required head exists");
         let field = format!(
             "{} (newsmill.heads.ner.labels)",
             joint.config.path.display()
         );
-        let tags = TagSet::new(&spec.labels, &field)?;
+        let tags = if joint.heads().any(|h| h.name == "ner") {
+            let head = joint.require("ner", HeadKind::Token)?;
+            let spec = joint.heads().nth(head).expect("required head exists");
+            TagSet::new(&spec.labels, &field)?
+        } else {
+            TagSet::new(&["O".to_string()], &field)?
+        };
         let mut opts = opts;
         opts.pack_sentences = Some(false);
         opts.windowing.max_len = opts.windowing.max_len.min(joint.config.max_positions);

@@ -229,7 +229,8 @@ fn run_models_batched(
         stats.decode_seconds += t0.elapsed().as_secs_f64();
     }
     if let Some(jm) = &models.joint {
-        run_joint(jm, work, budget, stats)?;
+        let st = run_joint(jm, |m| m.joint.as_ref(), work, budget, stats)?;
+        stats.joint.add(&st);
     }
     if let Some(sm) = &models.sentiment {
         let t0 = std::time::Instant::now();
@@ -287,17 +288,23 @@ fn run_models_batched(
                 .collect();
         }
     }
+    if let Some(js) = &models.joint_stance {
+        let st = run_joint(js, |m| m.joint_stance.as_ref(), work, budget, stats)?;
+        stats.stance.add(&st);
+    }
     Ok(())
 }
 
-/// The joint checkpoint's phase: one encoder pass per sentence for every task it answers.
+/// A joint checkpoint's phase: one encoder pass per sentence for every task it answers (`pick`
+/// finds the same checkpoint among a worker's models). Returns the pass's counters.
 fn run_joint(
     jm: &JointModels,
+    pick: fn(&Models) -> Option<&JointModels>,
     work: &mut [Work],
     budget: usize,
     stats: &mut GroupStats,
-) -> Result<(), PipelineError> {
-    let results = {
+) -> Result<BatchStats, PipelineError> {
+    let (results, pass) = {
         let t0 = std::time::Instant::now();
         let texts: Vec<JointText> = work
             .iter()
@@ -315,14 +322,12 @@ fn run_joint(
         let plan = plan_groups(&shapes, budget);
         stats.prepare_seconds += t0.elapsed().as_secs_f64();
         let results = run_plan(&plan, |m, members| {
-            m.joint
-                .as_ref()
+            pick(m)
                 .ok_or_else(no_models)?
                 .run_batch(&prepared, &texts, members)
         });
         let (outs, st) = gather_batches(prepared.items.len(), &plan, results)?;
-        stats.joint.add(&st);
-        jm.collect(&prepared, &texts, outs)
+        (jm.collect(&prepared, &texts, outs), st)
     };
     for (w, r) in work.iter_mut().zip(results) {
         if jm.uses.ner {
@@ -338,7 +343,7 @@ fn run_joint(
             w.target_stances = r.target_stances;
         }
     }
-    Ok(())
+    Ok(pass)
 }
 
 /// Matches of the user targets, each inside one sentence (a match that crosses a sentence

@@ -67,8 +67,8 @@ pub struct JointModels {
 }
 
 impl JointModels {
-    /// Loads `dir` and checks that it has the heads `uses` needs: `ner` (token; always, for
-    /// its tokenizer windows), `sentiment` (first_position), `stance` (span_pool).
+    /// Loads `dir` and checks that it has the heads `uses` needs: `ner` (token),
+    /// `sentiment` (first_position), `stance` (span_pool).
     pub fn load(dir: &Path, ner_opts: NerOptions, uses: JointUses) -> Result<Self, PipelineError> {
         let model = JointModel::load(dir, ner_opts.compute)?;
         Self::with_model(model, ner_opts, uses)
@@ -175,6 +175,12 @@ pub(crate) struct Prepared {
 }
 
 impl JointModels {
+    /// Whether the run reads only the stance head (a second, stance-only checkpoint): then the
+    /// entities are given, and sentences without an entity or target are not encoded.
+    pub fn stance_only(&self) -> bool {
+        self.uses.stance && !self.uses.ner && !self.uses.sentiment
+    }
+
     /// Splits the texts into sentence items.
     pub(crate) fn prepare(&self, texts: &[JointText]) -> Result<Prepared, PipelineError> {
         let mut p = Prepared {
@@ -189,9 +195,31 @@ impl JointModels {
                 None => self.ner.prepare(t.text, t.sentences, t.roles)?,
             };
             let mut by_sentence = vec![None; t.sentences.len()];
+            // a stance-only checkpoint reads only the sentences with something to score
+            let wanted: Option<Vec<bool>> = self.stance_only().then(|| {
+                let mut w = vec![false; t.sentences.len()];
+                let entities = t.entities.iter().filter(|_| self.uses.entity_stance);
+                for s in entities
+                    .map(|e| e.sentence)
+                    .chain(t.targets.iter().map(|&(_, s)| s))
+                {
+                    if let Some(slot) = w.get_mut(s) {
+                        *slot = true;
+                    }
+                }
+                w
+            });
             for (u, windows) in self.ner.unit_inputs(&prepared).into_iter().enumerate() {
                 if windows.is_empty() {
                     continue;
+                }
+                if let Some(w) = &wanted {
+                    if !prepared
+                        .unit_sentences(u)
+                        .any(|s| w.get(s).copied().unwrap_or(false))
+                    {
+                        continue;
+                    }
                 }
                 for s in prepared.unit_sentences(u) {
                     if let Some(slot) = by_sentence.get_mut(s) {

@@ -12,7 +12,7 @@ pub mod output;
 pub use annotate::{annotate_group, GroupStats};
 pub use engine::{run_with, EngineOptions, RunSummary};
 pub use joint::{JointModels, JointResult, JointText, JointUses, SentenceHead};
-pub use models::Models;
+pub use models::{is_joint_checkpoint, Models};
 pub use options::{AnnotateOptions, ModelPaths, Tasks};
 
 /// Errors that stop a whole run (record-level problems become error records instead).

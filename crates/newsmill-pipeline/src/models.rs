@@ -22,6 +22,25 @@ pub struct Models {
     pub sentiment: Option<SequenceModel>,
     pub stance: Option<SequenceModel>,
     pub joint: Option<JointModels>,
+    /// A second joint checkpoint that answers stance alone (`--stance-model` pointing at a
+    /// joint-format folder, e.g. the default `stance/`): one pass per sentence that has an
+    /// entity or target, pooled per mention.
+    pub joint_stance: Option<JointModels>,
+}
+
+/// Whether `dir` holds a joint-format checkpoint (config.json with a `newsmill.heads`
+/// section). A folder whose config cannot be read is not one; loading it as a single-task
+/// model then reports the problem.
+pub fn is_joint_checkpoint(dir: &std::path::Path) -> bool {
+    newsmill_model::ModelConfig::from_file(&dir.join("config.json"))
+        .is_ok_and(|c| c.joint.is_some())
+}
+
+/// The joint checkpoints another worker shares (see [`Models::for_another_worker`]).
+#[derive(Default)]
+struct Shared {
+    joint: Option<JointModels>,
+    joint_stance: Option<JointModels>,
 }
 
 fn need<'a>(p: &'a Option<PathBuf>, task: &str) -> Result<&'a PathBuf, PipelineError> {
@@ -34,7 +53,7 @@ impl Models {
     /// joint checkpoint. Any problem with a model folder is an error here, before any article
     /// is read.
     pub fn load(paths: &ModelPaths, opts: &AnnotateOptions) -> Result<Models, PipelineError> {
-        Self::load_sharing(paths, opts, None)
+        Self::load_sharing(paths, opts, Shared::default())
     }
 
     /// The models of another worker: the joint checkpoint's weights are `self`'s (one copy in
@@ -45,20 +64,43 @@ impl Models {
         paths: &ModelPaths,
         opts: &AnnotateOptions,
     ) -> Result<Models, PipelineError> {
-        match &self.joint {
-            Some(j) => Self::load_sharing(paths, opts, Some(j.share()?)),
-            _ => Self::load(paths, opts),
-        }
+        let joint = self.joint.as_ref().map(JointModels::share).transpose()?;
+        let joint_stance = self
+            .joint_stance
+            .as_ref()
+            .map(JointModels::share)
+            .transpose()?;
+        Self::load_sharing(
+            paths,
+            opts,
+            Shared {
+                joint,
+                joint_stance,
+            },
+        )
     }
 
     fn load_sharing(
         paths: &ModelPaths,
         opts: &AnnotateOptions,
-        shared: Option<JointModels>,
+        shared: Shared,
     ) -> Result<Models, PipelineError> {
         let t = opts.tasks;
         let compute = opts.ner.compute;
         let wants_stance = t.stance || !opts.targets.is_empty();
+        let stance_dir = paths.stance.as_ref().filter(|_| wants_stance);
+        let joint_stance = match (shared.joint_stance, stance_dir) {
+            (Some(js), _) => Some(js),
+            (None, Some(dir)) if is_joint_checkpoint(dir) => {
+                let uses = JointUses {
+                    stance: true,
+                    entity_stance: t.stance,
+                    ..JointUses::default()
+                };
+                Some(JointModels::load(dir, opts.ner, uses)?)
+            }
+            _ => None,
+        };
         let from_joint =
             |own: &Option<PathBuf>, wanted: bool| wanted && own.is_none() && paths.joint.is_some();
         let uses = JointUses {
@@ -69,7 +111,7 @@ impl Models {
             entity_stance: t.stance,
         };
         let joint = match &paths.joint {
-            Some(_) if shared.is_some() => shared,
+            Some(_) if shared.joint.is_some() => shared.joint,
             Some(dir) if uses.ner || uses.sentiment || uses.stance => {
                 Some(JointModels::load(dir, opts.ner, uses)?)
             }
@@ -93,8 +135,13 @@ impl Models {
                 &paths.sentiment,
                 "sentiment",
             )?,
-            stance: sequence(wants_stance && !uses.stance, &paths.stance, "stance")?,
+            stance: sequence(
+                wants_stance && !uses.stance && joint_stance.is_none(),
+                &paths.stance,
+                "stance",
+            )?,
             joint,
+            joint_stance,
         })
     }
 }
@@ -128,6 +175,11 @@ impl Models {
                 .stance
                 .as_ref()
                 .map(|m| m.clf.identity.clone())
+                .or_else(|| {
+                    self.joint_stance
+                        .as_ref()
+                        .map(|j| format!("{}#stance", j.model.identity))
+                })
                 .or_else(|| joint(uses.stance, "stance")),
         }
     }
