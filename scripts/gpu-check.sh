@@ -24,7 +24,6 @@ mkdir -p "$OUTD"
 OUTD=$(cd "$OUTD" && pwd)
 PY=${PYTHON:-/opt/torch/.venv/bin/python}
 G=$root/target/gpu
-NM=$G/newsmill
 START=$(date +%s)
 DEADLINE=${GPU_CHECK_SECONDS:-450}
 # a dry run of the script's plumbing on a CPU machine: GPU_CHECK_DEVICE=cpu GPU_CHECK_LIMIT=20
@@ -36,6 +35,8 @@ BIG_MB=${GPU_CHECK_BIG_MB:-10}
 log() { echo "[$(($(date +%s) - START))s] $*" | tee -a "$OUTD/log.txt" >&2; }
 left() { echo $((DEADLINE - ($(date +%s) - START))); }
 WORK=$(mktemp -d)
+NM=$WORK/newsmill
+xz -dc "$G/newsmill.xz" > "$NM" && chmod +x "$NM"
 
 TORCH_LIB=${GPU_CHECK_TORCH_LIB:-}
 [ -n "$TORCH_LIB" ] || TORCH_LIB=$("$PY" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
@@ -52,7 +53,7 @@ log "$(head -1 "$OUTD/gpu.txt"); torch $("$PY" -c 'import torch; print(torch.__v
 import sys, tarfile
 tarfile.open(sys.argv[1]).extractall(sys.argv[2])
 PY
-"$PY" models/recipe/assemble.py models "$G/backbone" "$WORK/models" >> "$OUTD/log.txt" 2>&1
+"$PY" models/recipe/assemble.py models "$G/backbone" "$WORK/models" >> "$OUTD/log.txt" 2>&1   # joint/ and stance/
 D=$WORK/data
 BBC=$D/bbc-2016.jsonl
 
