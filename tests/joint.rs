@@ -23,29 +23,57 @@ fn records(out: &[u8]) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn one_phase_output_on_the_examples() {
-    let models = tiny_joint().display().to_string();
+/// The examples annotated with `models` and `--target bridge` by one worker, checked to equal
+/// what two workers write.
+fn annotate_examples_twice(models: &str) -> Vec<u8> {
     let run = |workers: &str| {
-        let out = newsmill(
-            &[
-                "annotate",
-                &examples(),
-                "--models",
-                &models,
-                "--workers",
-                workers,
-                "-q",
-                "--target",
-                "bridge",
-            ],
-            None,
-        );
+        let args = [
+            "annotate",
+            &examples(),
+            "--models",
+            models,
+            "--workers",
+            workers,
+        ];
+        let out = newsmill(&[&args[..], &["-q", "--target", "bridge"]].concat(), None);
         assert_success(&out);
         out.stdout
     };
     let one = run("1");
     assert_eq!(one, run("2"), "output does not depend on the workers");
+    one
+}
+
+/// `newsmill bench` on the examples with `models` and `extra` flags: its JSON report.
+fn bench_examples(models: &str, extra: &[&str]) -> Value {
+    let json = std::env::temp_dir().join(format!(
+        "newsmill-joint-bench-{}-{}.json",
+        std::process::id(),
+        extra.join("_").replace(['-', ','], "")
+    ));
+    let args = [
+        "bench",
+        &examples(),
+        "--models",
+        models,
+        "--warmup",
+        "0",
+        "--peak-seconds",
+        "0.1",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    let out = newsmill(&[&args[..], extra].concat(), None);
+    assert_success(&out);
+    let b: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    b
+}
+
+#[test]
+fn one_phase_output_on_the_examples() {
+    let models = tiny_joint().display().to_string();
+    let one = annotate_examples_twice(&models);
     let recs = records(&one);
     let inputs = std::fs::read_to_string(examples()).unwrap().lines().count();
     assert_eq!(recs.len(), inputs);
@@ -88,28 +116,7 @@ fn one_phase_output_on_the_examples() {
 fn one_encoder_pass_per_sentence() {
     // bench counts the batches of every phase: with a joint checkpoint only the joint phase runs
     let models = tiny_joint().display().to_string();
-    let json =
-        std::env::temp_dir().join(format!("newsmill-joint-bench-{}.json", std::process::id()));
-    let out = newsmill(
-        &[
-            "bench",
-            &examples(),
-            "--models",
-            &models,
-            "--limit",
-            "4",
-            "--warmup",
-            "0",
-            "--peak-seconds",
-            "0.1",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_success(&out);
-    let b: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let _ = std::fs::remove_file(&json);
+    let b = bench_examples(&models, &["--limit", "4"]);
     for phase in ["ner", "sentiment", "stance"] {
         assert_eq!(
             b["models"][phase]["batches"], 0,
@@ -136,26 +143,7 @@ fn a_stance_only_checkpoint_beside_the_joint_answers_stance() {
     // checkpoint with only a span head, reads again only the sentences that have an entity or a
     // target, and scores every mention from that one pass
     let models = common::tiny_joint_and_stance().display().to_string();
-    let run = |workers: &str| {
-        let out = newsmill(
-            &[
-                "annotate",
-                &examples(),
-                "--models",
-                &models,
-                "--workers",
-                workers,
-                "-q",
-                "--target",
-                "bridge",
-            ],
-            None,
-        );
-        assert_success(&out);
-        out.stdout
-    };
-    let one = run("1");
-    assert_eq!(one, run("2"), "output does not depend on the workers");
+    let one = annotate_examples_twice(&models);
     for r in &records(&one) {
         check_record(r);
         let m = &r["models"];
@@ -206,23 +194,7 @@ fn a_stance_only_checkpoint_beside_the_joint_answers_stance() {
         with_target > 0 && with_target < sentences,
         "{with_target} of {sentences}"
     );
-    let json = std::env::temp_dir().join(format!("newsmill-js-bench-{}.json", std::process::id()));
-    let bench = [
-        "bench",
-        &examples(),
-        "--models",
-        &models,
-        "--warmup",
-        "0",
-        "--peak-seconds",
-        "0.1",
-        "--json",
-        json.to_str().unwrap(),
-    ];
-    let out = newsmill(&[&bench[..], &targets_only[..]].concat(), None);
-    assert_success(&out);
-    let b: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let _ = std::fs::remove_file(&json);
+    let b = bench_examples(&models, &targets_only);
     // (a sentence longer than the tiny model's 64 positions is more than one window)
     let stance = b["models"]["stance"]["sequences"].as_u64().unwrap() as usize;
     assert!(

@@ -168,20 +168,30 @@ pub fn write_tiny_joint_heads(dir: &Path, keep: &[&str], seed: i64) {
     vs.save(dir.join("model.safetensors")).unwrap();
 }
 
+/// The folder `name` in the temporary directory, written by `write` the first time a test
+/// binary asks for it (when `check`, a file in it, is missing). It is made in a private folder,
+/// then renamed into place, so concurrent test binaries never see a half-written model and /tmp
+/// does not fill with copies.
+fn made_once(name: &str, check: &str, write: impl FnOnce(&Path)) -> PathBuf {
+    let dir = std::env::temp_dir().join(name);
+    if dir.join(check).is_file() {
+        return dir;
+    }
+    let tmp = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    write(&tmp);
+    if std::fs::rename(&tmp, &dir).is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    dir
+}
+
 /// A tiny joint checkpoint, made once per test binary (`DIR/joint/`).
 pub fn tiny_joint() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join("newsmill-tiny-joint-v2");
-        if dir.join("joint/model.safetensors").is_file() {
-            return dir;
-        }
-        let tmp = std::env::temp_dir().join(format!("newsmill-tiny-joint-{}", std::process::id()));
-        write_tiny_joint(&tmp.join("joint"));
-        if std::fs::rename(&tmp, &dir).is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
-        }
-        dir
+        made_once("newsmill-tiny-joint-v2", "joint/model.safetensors", |tmp| {
+            write_tiny_joint(&tmp.join("joint"))
+        })
     })
 }
 
@@ -190,17 +200,14 @@ pub fn tiny_joint() -> &'static Path {
 pub fn tiny_joint_and_stance() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join("newsmill-tiny-joint-stance-v1");
-        if dir.join("stance/model.safetensors").is_file() {
-            return dir;
-        }
-        let tmp = std::env::temp_dir().join(format!("newsmill-tiny-js-{}", std::process::id()));
-        write_tiny_joint(&tmp.join("joint"));
-        write_tiny_joint_heads(&tmp.join("stance"), &["stance"], 12);
-        if std::fs::rename(&tmp, &dir).is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
-        }
-        dir
+        made_once(
+            "newsmill-tiny-joint-stance-v1",
+            "stance/model.safetensors",
+            |tmp| {
+                write_tiny_joint(&tmp.join("joint"));
+                write_tiny_joint_heads(&tmp.join("stance"), &["stance"], 12);
+            },
+        )
     })
 }
 
@@ -208,30 +215,17 @@ pub fn tiny_joint_and_stance() -> &'static Path {
 pub fn tiny_models() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        // made in a private folder, then renamed into place, so concurrent test binaries
-        // never see a half-written model and /tmp does not fill with copies
-        let dir = std::env::temp_dir().join("newsmill-tiny-models-v1");
-        if dir.join("stance/model.safetensors").is_file() {
-            return dir;
-        }
-        let tmp = std::env::temp_dir().join(format!("newsmill-tiny-{}", std::process::id()));
-        write_tiny_model(&tmp.join("ner"), NER_LABELS, true, true);
-        write_tiny_model(
-            &tmp.join("sentiment"),
-            &["negative", "positive"],
-            false,
-            false,
-        );
-        write_tiny_model(
-            &tmp.join("stance"),
-            &["negative", "neutral", "positive"],
-            false,
-            false,
-        );
-        if std::fs::rename(&tmp, &dir).is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
-        }
-        dir
+        made_once(
+            "newsmill-tiny-models-v1",
+            "stance/model.safetensors",
+            |tmp| {
+                write_tiny_model(&tmp.join("ner"), NER_LABELS, true, true);
+                let sentiment = ["negative", "positive"];
+                write_tiny_model(&tmp.join("sentiment"), &sentiment, false, false);
+                let stance = ["negative", "neutral", "positive"];
+                write_tiny_model(&tmp.join("stance"), &stance, false, false);
+            },
+        )
     })
 }
 
