@@ -99,10 +99,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             Backend::Ner(Box::new(NerModel::load(&dir, settings.ner)?))
         }
         (Some(dir), _) if task == "stance" && is_joint_checkpoint(&dir) => {
-            let uses = JointUses {
-                stance: true,
-                ..JointUses::default()
-            };
+            let uses = JointUses::stance_only(false);
             Backend::Joint(Box::new(JointModels::load(&dir, settings.ner, uses)?))
         }
         (Some(dir), _) => Backend::Sequence(Box::new(SequenceModel::load(&dir, settings.compute)?)),

@@ -74,20 +74,14 @@ fn worker_bytes(paths: &ModelPaths, opts: &AnnotateOptions, intra_threads: usize
     // own joint-format checkpoint (a stance-only one) is shared as well
     let joint = used.iter().any(|(on, p)| *on && p.is_none());
     let size = |p: &PathBuf| std::fs::metadata(p.join("model.safetensors")).map_or(0, |m| m.len());
-    let own_dirs = || {
-        used.iter()
-            .filter(|(on, _)| *on)
-            .filter_map(|(_, p)| p.as_ref())
-    };
-    let own: u64 = own_dirs()
-        .filter(|p| !is_joint_checkpoint(p))
-        .map(size)
-        .sum();
+    let (own_joint, own): (Vec<&PathBuf>, Vec<&PathBuf>) = used
+        .iter()
+        .filter(|(on, _)| *on)
+        .filter_map(|(_, p)| p.as_ref())
+        .partition(|p| is_joint_checkpoint(p));
+    let own: u64 = own.into_iter().map(size).sum();
     let shared = paths.joint.as_ref().filter(|_| joint).map_or(0, size)
-        + own_dirs()
-            .filter(|p| is_joint_checkpoint(p))
-            .map(size)
-            .sum::<u64>();
+        + own_joint.into_iter().map(size).sum::<u64>();
     (
         2 * shared,
         2 * own + WORKER_OVERHEAD * intra_threads.max(1) as u64,

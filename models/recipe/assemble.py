@@ -22,17 +22,21 @@ from safetensors.numpy import load_file, save_file
 WORD_EMB = "bert.embeddings.word_embeddings.weight"
 
 
-def rebuild(d, built, word_emb):
-    """fp32 tensors of models folder `d`; `built`: the folders rebuilt so far, by name."""
+def metadata(d):
+    with safe_open(str(d / "weights.safetensors"), "np") as f:
+        return f.metadata() or {}
+
+
+def rebuild(d, meta, built, word_emb):
+    """fp32 tensors of models folder `d` (its weights' metadata `meta`); `built`: the folders
+    rebuilt so far, by name."""
     path = d / "weights.safetensors"
-    with safe_open(str(path), "np") as f:
-        meta = f.metadata() or {}
     stored = load_file(str(path))
     base = None
     if "delta8_base" in meta:
         name = meta["delta8_base"]
         base_path = d.parent / name / "weights.safetensors"
-        if not base_path.is_file() or name not in built:
+        if name not in built:
             sys.exit(f"{path}: its delta8 base `{name}` is not a folder beside it")
         if hashlib.sha256(base_path.read_bytes()).hexdigest() != meta.get("delta8_base_sha256"):
             sys.exit(f"{path}: {base_path} has changed since this was exported; re-export it (export.py --delta8)")
@@ -54,16 +58,11 @@ def rebuild(d, built, word_emb):
 def main(models, backbone, out):
     models, backbone, out = Path(models), Path(backbone), Path(out)
     word_emb = load_file(str(backbone / "model.safetensors"))["embeddings.word_embeddings.weight"].astype(np.float32)
-    folders = sorted(p for p in models.iterdir() if (p / "weights.safetensors").is_file())
-
-    def has_base(d):
-        with safe_open(str(d / "weights.safetensors"), "np") as f:
-            return "delta8_base" in (f.metadata() or {})
-
+    metas = {p: metadata(p) for p in sorted(models.iterdir()) if (p / "weights.safetensors").is_file()}
     built = {}
     # folders stored whole first: they are the bases of the others
-    for d in sorted(folders, key=has_base):
-        t = rebuild(d, built, word_emb)
+    for d in sorted(metas, key=lambda d: "delta8_base" in metas[d]):
+        t = rebuild(d, metas[d], built, word_emb)
         built[d.name] = t
         dst = out / d.name
         tmp = out / (d.name + ".tmp")

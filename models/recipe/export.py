@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load, load_file, save_file
 
 WORD_EMB = "bert.embeddings.word_embeddings.weight"
 
@@ -61,7 +61,7 @@ def main(src, dst, delta_base=None):
     if delta_base:
         delta_base = Path(delta_base)
         raw = (delta_base / "weights.safetensors").read_bytes()
-        base = {k: v.astype(np.float32) for k, v in load_file(str(delta_base / "weights.safetensors")).items()}
+        base = {k: v.astype(np.float32) for k, v in load(raw).items()}
         if any(k.endswith(".delta8") for k in base):
             sys.exit(f"{delta_base}: a --delta8 base must itself be stored whole (fp16)")
         meta["delta8_base"] = delta_base.name

@@ -484,7 +484,7 @@ def main():
     nt_dev = read_tsv_labels(DATA / "newstone" / "dev.tsv")
     general = [(s, y) for s, y, _, _ in general_news_dev()]
     if "ner" not in heads:
-        ner_tr, ner_dev, title_dev = [], [], []
+        ner_tr = []
     if "stance" not in heads:
         stance_tr = []
     if "tone" not in heads:
@@ -534,7 +534,9 @@ def main():
         for head in heads:
             state[f"{head}.weight"] = saved[f"{head}.classifier.weight"]
             state[f"{head}.bias"] = saved[f"{head}.classifier.bias"]
-        model.load_state_dict(state, strict=False)
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or any(k.startswith("bert.") for k in missing):
+            sys.exit(f"--init {args.init}: tensors that do not fit: {(unexpected + missing)[:5]}")
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     frozen = {"bert.embeddings.word_embeddings.weight"}
 

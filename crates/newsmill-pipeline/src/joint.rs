@@ -27,6 +27,22 @@ pub struct JointUses {
     pub entity_stance: bool,
 }
 
+impl JointUses {
+    /// A second, stance-only checkpoint: the entities are given (scored when `entity_stance`),
+    /// and only sentences with an entity or target to score are encoded.
+    pub fn stance_only(entity_stance: bool) -> JointUses {
+        JointUses {
+            stance: true,
+            entity_stance,
+            ..JointUses::default()
+        }
+    }
+
+    fn is_stance_only(&self) -> bool {
+        self.stance && !self.ner && !self.sentiment
+    }
+}
+
 /// Which first-position head of a joint checkpoint gives the sentence sentiment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SentenceHead {
@@ -175,12 +191,6 @@ pub(crate) struct Prepared {
 }
 
 impl JointModels {
-    /// Whether the run reads only the stance head (a second, stance-only checkpoint): then the
-    /// entities are given, and sentences without an entity or target are not encoded.
-    pub fn stance_only(&self) -> bool {
-        self.uses.stance && !self.uses.ner && !self.uses.sentiment
-    }
-
     /// Splits the texts into sentence items.
     pub(crate) fn prepare(&self, texts: &[JointText]) -> Result<Prepared, PipelineError> {
         let mut p = Prepared {
@@ -196,7 +206,7 @@ impl JointModels {
             };
             let mut by_sentence = vec![None; t.sentences.len()];
             // a stance-only checkpoint reads only the sentences with something to score
-            let wanted: Option<Vec<bool>> = self.stance_only().then(|| {
+            let wanted: Option<Vec<bool>> = self.uses.is_stance_only().then(|| {
                 let mut w = vec![false; t.sentences.len()];
                 let entities = t.entities.iter().filter(|_| self.uses.entity_stance);
                 for s in entities

@@ -92,11 +92,7 @@ impl Models {
         let joint_stance = match (shared.joint_stance, stance_dir) {
             (Some(js), _) => Some(js),
             (None, Some(dir)) if is_joint_checkpoint(dir) => {
-                let uses = JointUses {
-                    stance: true,
-                    entity_stance: t.stance,
-                    ..JointUses::default()
-                };
+                let uses = JointUses::stance_only(t.stance);
                 Some(JointModels::load(dir, opts.ner, uses)?)
             }
             _ => None,
