@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{assert_success, check_record, newsmill, tiny_joint, tiny_models, write_tiny_joint};
+use common::{assert_success, check_record, newsmill, tiny_joint, tiny_models};
 use serde_json::Value;
 
 fn examples() -> String {
@@ -237,12 +237,21 @@ fn a_task_flag_overrides_the_joint_model() {
     }
 }
 
+/// A fresh copy of the tiny joint checkpoint (the same weights each time) in `dir`.
+fn copy_tiny_joint(dir: &std::path::Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    for entry in std::fs::read_dir(tiny_joint().join("joint")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+}
+
 /// A copy of the tiny joint checkpoint with `edit` applied to its config.json's `newsmill`
 /// section; returns the stderr and exit code of annotating the examples with it.
 fn broken(name: &str, edit: impl Fn(&mut Value)) -> (String, Option<i32>) {
     let dir = std::env::temp_dir().join(format!("newsmill-joint-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    write_tiny_joint(&dir);
+    copy_tiny_joint(&dir);
     let path = dir.join("config.json");
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     edit(&mut config["newsmill"]);
@@ -326,8 +335,7 @@ fn temperature_divides_the_tone_logits() {
     let run = |name: &str, t: Option<f64>| {
         let dir =
             std::env::temp_dir().join(format!("newsmill-joint-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        write_tiny_joint(&dir);
+        copy_tiny_joint(&dir);
         let path = dir.join("config.json");
         let mut config: Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();

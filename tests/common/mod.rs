@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::json;
 use tokenizers::models::wordpiece::WordPiece;
@@ -14,6 +14,10 @@ use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
 use tokenizers::Tokenizer;
+
+/// libtorch's random generator is one per process; tests run on parallel threads. Every
+/// writer seeds and draws under this lock, so a seed always gives the same weights.
+static RNG: Mutex<()> = Mutex::new(());
 
 pub const NER_LABELS: &[&str] = &[
     "O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC",
@@ -94,6 +98,7 @@ pub fn write_tiny_model(dir: &Path, labels: &[&str], token_head: bool, case_feat
     )
     .unwrap();
     let rb: rust_bert::bert::BertConfig = serde_json::from_value(config).unwrap();
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
     tch::manual_seed(7);
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
     if token_head {
@@ -151,6 +156,7 @@ pub fn write_tiny_joint_heads(dir: &Path, keep: &[&str], seed: i64) {
     )
     .unwrap();
     let rb: rust_bert::bert::BertConfig = serde_json::from_value(config).unwrap();
+    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
     tch::manual_seed(seed);
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
     rust_bert::bert::BertModel::<rust_bert::bert::BertEmbeddings>::new(vs.root() / "bert", &rb);
