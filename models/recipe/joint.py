@@ -455,6 +455,9 @@ def main():
     ap.add_argument("--heads", default=",".join(HEADS),
                     help="heads to train and save (comma-separated); the tasks of the others get no batches")
     ap.add_argument("--layers", type=int, default=0, help="keep only the backbone's first N encoder layers (0: all)")
+    ap.add_argument("--trunk", help="a checkpoint folder whose embeddings and first --freeze-layers layers replace "
+                                    "the model's (after --init) and stay frozen: the shared trunk of a branched checkpoint")
+    ap.add_argument("--freeze-layers", type=int, default=0, help="with --trunk: K, the layers taken from it")
     args = ap.parse_args()
     heads = tuple(h for h in HEADS if h in args.heads.split(","))
     if set(args.heads.split(",")) - set(HEADS):
@@ -537,6 +540,25 @@ def main():
         missing, unexpected = model.load_state_dict(state, strict=False)
         if unexpected or any(k.startswith("bert.") for k in missing):
             sys.exit(f"--init {args.init}: tensors that do not fit: {(unexpected + missing)[:5]}")
+    if args.trunk:
+        if not 0 < args.freeze_layers < config.num_hidden_layers:
+            sys.exit(f"--trunk needs --freeze-layers between 1 and {config.num_hidden_layers - 1}")
+        from safetensors.torch import load_file
+
+        def in_trunk(name):
+            parts = name.split(".")
+            return name.startswith("bert.embeddings.") or (
+                name.startswith("bert.encoder.layer.") and int(parts[3]) < args.freeze_layers
+            )
+
+        own = model.state_dict()
+        for k, v in load_file(str(Path(args.trunk) / "model.safetensors")).items():
+            if in_trunk(k):
+                own[k] = v
+        model.load_state_dict(own)
+        for n, p in model.named_parameters():
+            if in_trunk(n):
+                p.requires_grad_(False)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     frozen = {"bert.embeddings.word_embeddings.weight"}
 

@@ -21,6 +21,10 @@ A first_position head may carry an optional `"temperature": T` (T > 0, default 1
 config.json entry: its logits are divided by T before the softmax (temperature scaling, fitted by
 models/recipe/calibrate.py), which changes the probabilities and scores but never the label.
 `logits(sentences, head)` returns a first-position head's raw logits, before any temperature.
+
+A span_pool head may carry `"encoder": {"prefix": P, "from_layer": K}`: it reads its own copy
+of the upper encoder layers (`P.layer.N.*`, N = K..L-1) run over the shared encoder's states after
+layer K, rather than the shared encoder's last states (models/recipe/branch.py trains one).
 """
 
 import json
@@ -32,6 +36,7 @@ from safetensors.torch import load_file
 from tokenizers import Tokenizer
 from torch import nn
 from transformers import BertConfig, BertModel
+from transformers.models.bert.modeling_bert import BertLayer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from joint import split_words, type_ids_of  # noqa: E402  (newsmill's words and case types)
@@ -47,6 +52,9 @@ class NewsmillJoint(nn.Module):
         for name, head in spec["heads"].items():
             width = 3 * h if head["kind"] == "span_pool" else h
             self.heads[name] = nn.Linear(width, len(head["labels"]))
+        branch = self.span_branch()
+        k = branch["from_layer"] if branch else config.num_hidden_layers
+        self.branch = nn.ModuleList(BertLayer(config) for _ in range(k, config.num_hidden_layers))
 
     @classmethod
     def from_pretrained(cls, path):
@@ -60,6 +68,10 @@ class NewsmillJoint(nn.Module):
         for name, head in spec["heads"].items():
             state[f"heads.{name}.weight"] = tensors[f"{head['prefix']}.weight"].float()
             state[f"heads.{name}.bias"] = tensors[f"{head['prefix']}.bias"].float()
+        branch = model.span_branch()
+        for i in range(len(model.branch)):
+            p = f"{branch['prefix']}.layer.{branch['from_layer'] + i}."
+            state.update({f"branch.{i}.{k[len(p):]}": v.float() for k, v in tensors.items() if k.startswith(p)})
         model.load_state_dict(state, strict=False)
         missing = [k for k in model.state_dict() if k not in state and not k.endswith("position_ids")]
         if missing:
@@ -97,8 +109,22 @@ class NewsmillJoint(nn.Module):
 
     @torch.no_grad()
     def forward(self, ids, types):
-        out = self.bert(input_ids=ids, attention_mask=(ids != 0).long(), token_type_ids=types)
-        return out.last_hidden_state, out.pooler_output
+        """(last hidden states, pooler output, the states the span head reads)."""
+        mask = (ids != 0).long()
+        branch = self.span_branch()
+        out = self.bert(input_ids=ids, attention_mask=mask, token_type_ids=types, output_hidden_states=bool(branch))
+        if not branch:
+            return out.last_hidden_state, out.pooler_output, out.last_hidden_state
+        h = out.hidden_states[branch["from_layer"]]
+        ext = self.bert.get_extended_attention_mask(mask, ids.shape)
+        for layer in self.branch:
+            h = layer(h, attention_mask=ext)[0]
+        return out.last_hidden_state, out.pooler_output, h
+
+    def span_branch(self):
+        """The span head's `encoder` entry (its own upper layers), or None."""
+        name = self.span_head()
+        return self.spec["heads"][name].get("encoder") if name else None
 
     def _first_position(self, name, hidden, pooled):
         """Raw logits [batch, labels] of first-position head `name`."""
@@ -108,7 +134,7 @@ class NewsmillJoint(nn.Module):
     def logits(self, sentences, head, max_len=128):
         """Raw logits [batch, labels] of first-position head `head` (no temperature applied)."""
         ids, types, _ = self.encode(sentences, max_len)
-        return self._first_position(head, *self(ids, types))
+        return self._first_position(head, *self(ids, types)[:2])
 
     def _scored(self, name, logits):
         labels = self.spec["heads"][name]["labels"]
@@ -132,7 +158,7 @@ class NewsmillJoint(nn.Module):
         (a stance-only checkpoint, newsmill's default `stance/`), the stance comes from it
         instead: a second pass over the sentences that have an entity."""
         ids, types, meta = self.encode(sentences, max_len)
-        hidden, pooled = self(ids, types)
+        hidden, pooled, span_hidden = self(ids, types)
         heads = self.spec["heads"]
         ner = next((n for n, h in heads.items() if h["kind"] == "token"), None)
         stance = self.span_head() if stance_model is None else None
@@ -168,7 +194,7 @@ class NewsmillJoint(nn.Module):
                 e = {"text": s[spans[a][0] : spans[b][1]], "label": label, "start": spans[a][0], "end": spans[b][1]}
                 pos = [p for p, w in enumerate(wid) if w is not None and a <= w <= b]
                 if stance is not None:
-                    e["stance"] = self._span_scored(hidden, r, pos)
+                    e["stance"] = self._span_scored(span_hidden, r, pos)
                 out.append((e, pos))
             res["entities"] = out
             results.append(res)
@@ -177,7 +203,7 @@ class NewsmillJoint(nn.Module):
             rows = [r for r, res in enumerate(results) if res["entities"]]
             if rows:
                 s_ids, s_types, _ = stance_model.encode([sentences[r] for r in rows], max_len)
-                s_hidden, _ = stance_model(s_ids, s_types)
+                _, _, s_hidden = stance_model(s_ids, s_types)
                 for i, r in enumerate(rows):
                     for e, pos in results[r]["entities"]:
                         e["stance"] = stance_model._span_scored(s_hidden, i, pos)

@@ -135,11 +135,16 @@ pub fn write_tiny_joint(dir: &Path) {
 /// Like [`write_tiny_joint`] with only the heads `keep` (a stance-only checkpoint: `["stance"]`)
 /// and weights from `seed`.
 pub fn write_tiny_joint_heads(dir: &Path, keep: &[&str], seed: i64) {
+    write_tiny_joint_layers(dir, keep, seed, 1);
+}
+
+/// Like [`write_tiny_joint_heads`] with an encoder of `layers` layers.
+pub fn write_tiny_joint_layers(dir: &Path, keep: &[&str], seed: i64, layers: usize) {
     std::fs::create_dir_all(dir).unwrap();
     let vocab_size = write_tokenizer(&dir.join("tokenizer.json"));
     let mut config = json!({
         "model_type": "bert", "architectures": ["NewsmillJointModel"],
-        "hidden_size": 16, "num_attention_heads": 2, "num_hidden_layers": 1, "intermediate_size": 32,
+        "hidden_size": 16, "num_attention_heads": 2, "num_hidden_layers": layers, "intermediate_size": 32,
         "vocab_size": vocab_size, "max_position_embeddings": 64, "hidden_act": "gelu",
         "type_vocab_size": 8, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
         "initializer_range": 0.5
@@ -212,6 +217,56 @@ pub fn tiny_joint_and_stance() -> &'static Path {
             |tmp| {
                 write_tiny_joint(&tmp.join("joint"));
                 write_tiny_joint_heads(&tmp.join("stance"), &["stance"], 12);
+            },
+        )
+    })
+}
+
+/// Tiny two-layer joint checkpoints, made once per test binary: `plain/`; `same/`, plain with a
+/// stance branch from layer 1 (`newsmill.heads.stance.encoder`) whose layer is a copy of plain's
+/// layer 1 (so it must answer as plain does); `own/`, the same with another model's layer 1.
+pub fn tiny_joint_branched() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        made_once(
+            "newsmill-tiny-joint-branch-v1",
+            "own/model.safetensors",
+            |tmp| {
+                let all = ["ner", "sentiment", "stance", "tone"];
+                write_tiny_joint_layers(&tmp.join("plain"), &all, 13, 2);
+                write_tiny_joint_layers(&tmp.join("other"), &all, 14, 2);
+                let read = |d: &str| {
+                    tch::Tensor::read_safetensors(tmp.join(d).join("model.safetensors")).unwrap()
+                };
+                let (plain, other) = (read("plain"), read("other"));
+                for (name, source) in [("same", &plain), ("own", &other)] {
+                    let dir = tmp.join(name);
+                    std::fs::create_dir_all(&dir).unwrap();
+                    let mut tensors: Vec<(String, tch::Tensor)> = plain
+                        .iter()
+                        .map(|(n, t)| (n.clone(), t.shallow_clone()))
+                        .collect();
+                    for (n, t) in source {
+                        if let Some(rest) = n.strip_prefix("bert.encoder.layer.1.") {
+                            tensors.push((
+                                format!("stance.encoder.layer.1.{rest}"),
+                                t.shallow_clone(),
+                            ));
+                        }
+                    }
+                    tch::Tensor::write_safetensors(&tensors, dir.join("model.safetensors"))
+                        .unwrap();
+                    std::fs::copy(tmp.join("plain/tokenizer.json"), dir.join("tokenizer.json"))
+                        .unwrap();
+                    let mut config: serde_json::Value = serde_json::from_str(
+                        &std::fs::read_to_string(tmp.join("plain/config.json")).unwrap(),
+                    )
+                    .unwrap();
+                    config["newsmill"]["heads"]["stance"]["encoder"] =
+                        json!({"prefix": "stance.encoder", "from_layer": 1});
+                    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+                }
+                std::fs::remove_dir_all(tmp.join("other")).unwrap();
             },
         )
     })

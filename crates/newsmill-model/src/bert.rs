@@ -273,6 +273,89 @@ impl Shallow for ClsOnly {
     }
 }
 
+impl Layer {
+    /// The encoder layer whose variables are named `{p}.attention.self.query.weight` and so on
+    /// (Hugging Face names); `quantize`: int8 Linear layers.
+    fn new(vars: &HashMap<String, Tensor>, p: &str, quantize: bool) -> Result<Layer, String> {
+        let q8_bounded = |ps: &[&str], lower_bound: Option<f64>| -> Result<Linear, String> {
+            let mut parts = Vec::with_capacity(ps.len());
+            for p in ps {
+                parts.push((
+                    get(vars, &format!("{p}.weight"))?,
+                    get(vars, &format!("{p}.bias"))?,
+                ));
+            }
+            Linear::fused(&parts, quantize, lower_bound)
+                .map_err(|e| format!("{}: {e}", ps.join("+")))
+        };
+        let q8 = |ps: &[&str]| q8_bounded(ps, None);
+        let ln = |n: &str| -> Result<(Tensor, Tensor), String> {
+            Ok((
+                get(vars, &format!("{n}.weight"))?.shallow_clone(),
+                get(vars, &format!("{n}.bias"))?.shallow_clone(),
+            ))
+        };
+        Ok(Layer {
+            qkv: q8(&[
+                &format!("{p}.attention.self.query"),
+                &format!("{p}.attention.self.key"),
+                &format!("{p}.attention.self.value"),
+            ])?,
+            attn_out: q8(&[&format!("{p}.attention.output.dense")])?,
+            attn_ln: ln(&format!("{p}.attention.output.LayerNorm"))?,
+            inter: q8(&[&format!("{p}.intermediate.dense")])?,
+            out: q8_bounded(&[&format!("{p}.output.dense")], Some(GELU_LOWER_BOUND))?,
+            out_ln: ln(&format!("{p}.output.LayerNorm"))?,
+        })
+    }
+}
+
+/// A head's own copy of the upper encoder layers (a stance branch), run over the shared
+/// encoder's states after its first `from` layers.
+pub struct BranchForward {
+    from: usize,
+    layers: Vec<Layer>,
+}
+
+impl BranchForward {
+    /// Layers `from`..`from + count` named `{prefix}.layer.N.*` in `vars`.
+    pub fn new(
+        vars: &HashMap<String, Tensor>,
+        prefix: &str,
+        from: usize,
+        count: usize,
+        quantize: bool,
+    ) -> Result<Self, String> {
+        let layers = (from..from + count)
+            .map(|i| Layer::new(vars, &format!("{prefix}.layer.{i}"), quantize))
+            .collect::<Result<_, _>>()?;
+        Ok(BranchForward { from, layers })
+    }
+
+    /// The shared encoder layer whose output the branch reads.
+    pub fn start(&self) -> usize {
+        self.from
+    }
+
+    pub fn share(&self) -> BranchForward {
+        BranchForward {
+            from: self.from,
+            layers: self.layers.iter().map(Shallow::shallow).collect(),
+        }
+    }
+
+    /// The branch's last hidden states `[rows, cols, h]` from the shared encoder's states
+    /// `x` after layer `from` and the additive attention mask `bias` of the same rows (see
+    /// [`BertForward::hidden_and_at`]); `bert` supplies the head count and LayerNorm epsilon.
+    pub fn forward(&self, bert: &BertForward, x: &Tensor, bias: &Tensor) -> Tensor {
+        let mut x = x.shallow_clone();
+        for l in &self.layers {
+            x = bert.layer(l, x, bias);
+        }
+        x
+    }
+}
+
 fn get<'a>(vars: &'a HashMap<String, Tensor>, name: &str) -> Result<&'a Tensor, String> {
     vars.get(name)
         .ok_or_else(|| format!("no variable `{name}`"))
@@ -306,7 +389,7 @@ impl BertForward {
         quantize: bool,
     ) -> Result<Self, String> {
         let v = |n: &str| get(vars, n).map(|t| t.shallow_clone());
-        let q8_bounded = |ps: &[&str], lower_bound: Option<f64>| -> Result<Linear, String> {
+        let q8 = |ps: &[&str]| -> Result<Linear, String> {
             let mut parts = Vec::with_capacity(ps.len());
             for p in ps {
                 parts.push((
@@ -314,28 +397,18 @@ impl BertForward {
                     get(vars, &format!("{p}.bias"))?,
                 ));
             }
-            Linear::fused(&parts, quantize, lower_bound)
-                .map_err(|e| format!("{}: {e}", ps.join("+")))
+            Linear::fused(&parts, quantize, None).map_err(|e| format!("{}: {e}", ps.join("+")))
         };
-        let q8 = |ps: &[&str]| q8_bounded(ps, None);
         let ln = |p: &str| -> Result<(Tensor, Tensor), String> {
             Ok((v(&format!("{p}.weight"))?, v(&format!("{p}.bias"))?))
         };
         let mut ls = Vec::with_capacity(layers);
         for i in 0..layers {
-            let p = format!("bert.encoder.layer.{i}");
-            ls.push(Layer {
-                qkv: q8(&[
-                    &format!("{p}.attention.self.query"),
-                    &format!("{p}.attention.self.key"),
-                    &format!("{p}.attention.self.value"),
-                ])?,
-                attn_out: q8(&[&format!("{p}.attention.output.dense")])?,
-                attn_ln: ln(&format!("{p}.attention.output.LayerNorm"))?,
-                inter: q8(&[&format!("{p}.intermediate.dense")])?,
-                out: q8_bounded(&[&format!("{p}.output.dense")], Some(GELU_LOWER_BOUND))?,
-                out_ln: ln(&format!("{p}.output.LayerNorm"))?,
-            });
+            ls.push(Layer::new(
+                vars,
+                &format!("bert.encoder.layer.{i}"),
+                quantize,
+            )?);
         }
         let cls_only = match head {
             Some(Head::Sequence) if layers > 0 => {
@@ -397,7 +470,7 @@ impl BertForward {
     /// Logits of a batch (`ids`, `mask`, `types`: `[rows, cols]` int64); the last hidden
     /// states `[rows, cols, h]` for an encoder without a classifier.
     pub fn forward(&self, ids: &Tensor, mask: &Tensor, types: Option<&Tensor>) -> Tensor {
-        let (x, bias, full) = self.encode(ids, mask, types);
+        let (x, bias, full, _) = self.encode(ids, mask, types, None);
         let Some(classifier) = &self.classifier else {
             return x;
         };
@@ -414,7 +487,21 @@ impl BertForward {
     /// The last hidden states `[rows, cols, h]` of every position (an encoder built without a
     /// head).
     pub fn hidden(&self, ids: &Tensor, mask: &Tensor, types: Option<&Tensor>) -> Tensor {
-        self.encode(ids, mask, types).0
+        self.encode(ids, mask, types, None).0
+    }
+
+    /// The last hidden states, the states after the first `at` layers (`[rows, cols, h]` each)
+    /// and the additive attention mask (`[rows, 1, 1, cols]`): what a [`BranchForward`] from
+    /// layer `at` reads.
+    pub fn hidden_and_at(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        types: Option<&Tensor>,
+        at: usize,
+    ) -> (Tensor, Option<Tensor>, Tensor) {
+        let (x, bias, _, kept) = self.encode(ids, mask, types, Some(at));
+        (x, kept, bias)
     }
 
     /// The BERT pooler (dense + tanh) over first-position states `[rows, h]`; `None` when the
@@ -430,7 +517,8 @@ impl BertForward {
         ids: &Tensor,
         mask: &Tensor,
         types: Option<&Tensor>,
-    ) -> (Tensor, Tensor, usize) {
+        keep: Option<usize>,
+    ) -> (Tensor, Tensor, usize, Option<Tensor>) {
         let (rows, cols) = (ids.size()[0], ids.size()[1]);
         let positions = Tensor::arange(cols, (Kind::Int64, ids.device())).unsqueeze(0);
         let mut x = ids.embedding_for(&self.word) + positions.embedding_for(&self.pos);
@@ -438,7 +526,6 @@ impl BertForward {
             Some(t) => x + t.embedding_for(&self.types),
             None => x + Tensor::zeros_like(ids).embedding_for(&self.types),
         };
-        let h = x.size()[2];
         x = self.ln(&x, &self.emb_ln);
         // additive mask: 0 where attended, -10000 on padding
         let mut bias = (mask.to_kind(Kind::Float).ones_like() - mask.to_kind(Kind::Float))
@@ -448,31 +535,40 @@ impl BertForward {
         if x.kind() != Kind::Float {
             bias = bias.to_kind(x.kind());
         }
-        let split = |t: Tensor| self.split_heads(t, rows, cols);
+        let mut kept = None;
         let full = match &self.cls_only {
             Some(_) => self.layers.len() - 1,
             None => self.layers.len(),
         };
-        for l in &self.layers[..full] {
-            let qkv = l.qkv.forward(&x);
-            let q = split(qkv.narrow(-1, 0, h));
-            let k = split(qkv.narrow(-1, h, h));
-            let v = split(qkv.narrow(-1, 2 * h, h));
-            // libtorch's fused attention (its CPU flash-attention kernel): the scores matrix is
-            // never materialized; scale 1/sqrt(d) as in BERT
-            let ctx =
-                Tensor::scaled_dot_product_attention(&q, &k, &v, Some(&bias), 0.0, false, None)
-                    .transpose(1, 2)
-                    .contiguous()
-                    .view([rows, cols, h]);
-            let mut a = l.attn_out.forward(&ctx);
-            a += &x;
-            let a = self.ln(&a, &l.attn_ln);
-            let mut f = l.out.forward(&l.inter.forward(&a).gelu_("none"));
-            f += &a;
-            x = self.ln(&f, &l.out_ln);
+        for (i, l) in self.layers[..full].iter().enumerate() {
+            x = self.layer(l, x, &bias);
+            if keep == Some(i + 1) {
+                kept = Some(x.shallow_clone());
+            }
         }
-        (x, bias, full)
+        (x, bias, full, kept)
+    }
+
+    /// One encoder layer over every position of `x` (`[rows, cols, h]`).
+    fn layer(&self, l: &Layer, x: Tensor, bias: &Tensor) -> Tensor {
+        let (rows, cols, h) = (x.size()[0], x.size()[1], x.size()[2]);
+        let split = |t: Tensor| self.split_heads(t, rows, cols);
+        let qkv = l.qkv.forward(&x);
+        let q = split(qkv.narrow(-1, 0, h));
+        let k = split(qkv.narrow(-1, h, h));
+        let v = split(qkv.narrow(-1, 2 * h, h));
+        // libtorch's fused attention (its CPU flash-attention kernel): the scores matrix is
+        // never materialized; scale 1/sqrt(d) as in BERT
+        let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(bias), 0.0, false, None)
+            .transpose(1, 2)
+            .contiguous()
+            .view([rows, cols, h]);
+        let mut a = l.attn_out.forward(&ctx);
+        a += &x;
+        let a = self.ln(&a, &l.attn_ln);
+        let mut f = l.out.forward(&l.inter.forward(&a).gelu_("none"));
+        f += &a;
+        self.ln(&f, &l.out_ln)
     }
 
     /// The last layer of a sequence classifier, whose head reads the first position only: that

@@ -43,6 +43,18 @@ pub struct HeadSpec {
     /// `temperature` (first_position heads; default 1): the logits are divided by it before
     /// the softmax (calibration by temperature scaling, fitted on a dev set).
     pub temperature: f32,
+    /// `encoder` (span_pool heads; default none): the head reads its own copy of the upper
+    /// encoder layers, run over the shared encoder's output of a lower layer.
+    pub branch: Option<BranchSpec>,
+}
+
+/// A head's own upper layers (`newsmill.heads.NAME.encoder`): `{prefix}.layer.N.*` for
+/// N = `from_layer`..L-1 (the shared encoder's names under `bert.encoder.layer.N.`), run over
+/// the states after the shared encoder's first `from_layer` layers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchSpec {
+    pub prefix: String,
+    pub from_layer: usize,
 }
 
 /// The `newsmill` section of a joint checkpoint's config.json.
@@ -400,6 +412,39 @@ fn parse_heads(path: &Path, v: &Value) -> Result<JointSpec, ModelError> {
         };
         let pooler = kind == HeadKind::FirstPosition
             && h.get("pooler").and_then(Value::as_bool) == Some(true);
+        let branch = match h.get("encoder") {
+            None => None,
+            Some(_) if kind != HeadKind::SpanPool => {
+                return Err(field_err(
+                    path,
+                    &f("encoder"),
+                    "only span_pool heads read their own encoder layers",
+                ))
+            }
+            Some(e) => {
+                let prefix = e
+                    .get("prefix")
+                    .and_then(Value::as_str)
+                    .filter(|p| !p.is_empty());
+                let from = e.get("from_layer").and_then(Value::as_u64);
+                match (prefix, from) {
+                    (Some(p), Some(k)) if k > 0 => Some(BranchSpec {
+                        prefix: p.to_string(),
+                        from_layer: k as usize,
+                    }),
+                    _ => {
+                        return Err(field_err(
+                            path,
+                            &f("encoder"),
+                            format!(
+                                "expected {{\"prefix\": a tensor name prefix, \"from_layer\": a \
+                                 layer number from 1}}, found {e}"
+                            ),
+                        ))
+                    }
+                }
+            }
+        };
         heads.push(HeadSpec {
             name: name.clone(),
             kind,
@@ -407,6 +452,7 @@ fn parse_heads(path: &Path, v: &Value) -> Result<JointSpec, ModelError> {
             labels,
             pooler,
             temperature,
+            branch,
         });
     }
     Ok(JointSpec { heads })

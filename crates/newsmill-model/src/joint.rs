@@ -12,16 +12,27 @@ use newsmill_text::WordpieceEncoder;
 use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
 use tch::{nn, Device, Kind, Tensor};
 
-use crate::bert::BertForward;
-use crate::config::{HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
+use crate::bert::{BertForward, BranchForward};
+use crate::config::{BranchSpec, HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
 use crate::device::{Compute, Precision};
 use crate::error::ModelError;
 use crate::model::{copy_vars, panic_reason, parse_weights, read_weights, tensor_f32, BatchStats};
 
-/// A head's weights (fp32, on the model's device).
+/// A head's weights (fp32, on the model's device) and its own upper encoder layers, if any.
 struct LoadedHead {
     w: Tensor,
     b: Tensor,
+    branch: Option<BranchForward>,
+}
+
+impl LoadedHead {
+    fn share(&self) -> LoadedHead {
+        LoadedHead {
+            w: self.w.shallow_clone(),
+            b: self.b.shallow_clone(),
+            branch: self.branch.as_ref().map(BranchForward::share),
+        }
+    }
 }
 
 /// The tensors of a loaded joint checkpoint: the encoder and the heads' weights.
@@ -192,7 +203,11 @@ impl JointModel {
                 let t = f64::from(hs.temperature);
                 (w / t, b / t)
             };
-            heads.push(LoadedHead { w, b });
+            let branch = match &hs.branch {
+                Some(spec) => Some(load_branch(&config, &st, &weights, &vs, hs, spec, compute)?),
+                None => None,
+            };
+            heads.push(LoadedHead { w, b, branch });
         }
         // the file's bytes are not needed any more: free them before the encoder's fused (and,
         // for int8, quantized) copies are made, so two copies of the weights never meet a third
@@ -235,14 +250,7 @@ impl JointModel {
             let own = self.net.lock().unwrap_or_else(|p| p.into_inner());
             Arc::new(Mutex::new(Net {
                 bert: own.bert.share(),
-                heads: own
-                    .heads
-                    .iter()
-                    .map(|h| LoadedHead {
-                        w: h.w.shallow_clone(),
-                        b: h.b.shallow_clone(),
-                    })
-                    .collect(),
+                heads: own.heads.iter().map(LoadedHead::share).collect(),
             }))
         };
         JointModel {
@@ -411,12 +419,24 @@ impl JointModel {
         types: &Tensor,
         heads: &JointHeads,
     ) -> Result<BatchRead, ModelError> {
-        let x = tch::no_grad(|| net.bert.hidden(ids, mask, Some(types)));
         let head = |i: usize| {
             net.heads
                 .get(i)
                 .ok_or_else(|| ModelError::Forward(format!("no head {i}")))
         };
+        let branch_from = match heads.span {
+            Some(h) => head(h)?.branch.as_ref().map(BranchForward::start),
+            None => None,
+        };
+        // with a span head on its own upper layers, the states after the shared lower layers
+        // are kept for it (with the attention mask)
+        let (x, branch_input) = tch::no_grad(|| match branch_from {
+            Some(at) => {
+                let (x, kept, bias) = net.bert.hidden_and_at(ids, mask, Some(types), at);
+                (x, kept.map(|k| (k, bias)))
+            }
+            None => (net.bert.hidden(ids, mask, Some(types)), None),
+        });
         let token = match heads.token {
             Some(h) => head_probs(&x, head(h)?)?,
             None => Vec::new(),
@@ -432,20 +452,16 @@ impl JointModel {
             first.push(head_probs(pooled.as_ref().unwrap_or(&x0), head(h)?)?);
         }
         let span = match heads.span {
-            Some(h) => {
-                let l = head(h)?;
-                Some(LoadedHead {
-                    w: l.w.shallow_clone(),
-                    b: l.b.shallow_clone(),
-                })
-            }
+            Some(h) => Some(head(h)?.share()),
             None => None,
         };
+        let bert = branch_input.is_some().then(|| net.bert.share());
         Ok(BatchRead {
             x,
             token,
             first,
             span,
+            branch_input: branch_input.zip(bert),
         })
     }
 
@@ -472,6 +488,7 @@ impl JointModel {
             token,
             first,
             span,
+            branch_input,
         } = read;
         let mut spans_wanted: Vec<Vec<SpanRequest>> = Vec::with_capacity(members.len());
         for (k, &m) in members.iter().enumerate() {
@@ -517,9 +534,8 @@ impl JointModel {
         let (Some(h), Some(span_head)) = (heads.span, span) else {
             return Ok(());
         };
-        let mut starts = Vec::new(); // flat position of each span's row start (its CLS)
-        let mut lens = Vec::new();
-        let mut from = Vec::new();
+        // (batch row, start, length) of each span
+        let mut wanted = Vec::new();
         for (k, &m) in members.iter().enumerate() {
             for req in &spans_wanted[k] {
                 let len = items[m].windows.get(req.window).map_or(0, |w| w.0.len());
@@ -532,14 +548,57 @@ impl JointModel {
                         req.positions, req.window
                     )));
                 }
-                let row = (first_row[k] + req.window) * cols;
-                starts.push(row as i64);
-                from.push((row + req.positions.start) as i64);
-                lens.push((req.positions.end - req.positions.start) as i64);
+                let row = first_row[k] + req.window;
+                wanted.push((
+                    row,
+                    req.positions.start,
+                    req.positions.end - req.positions.start,
+                ));
             }
         }
-        if starts.is_empty() {
+        if wanted.is_empty() {
             return Ok(());
+        }
+        // a head on its own upper layers: they run over the rows with a span only
+        let (x, cols) = match (&span_head.branch, branch_input) {
+            (Some(branch), Some(((kept, bias), bert))) => {
+                let mut rows: Vec<usize> = wanted.iter().map(|w| w.0).collect();
+                rows.sort_unstable();
+                rows.dedup();
+                // rows are the members' windows in order
+                let row_len: Vec<usize> = members
+                    .iter()
+                    .flat_map(|&m| items[m].windows.iter().map(|w| w.0.len()))
+                    .collect();
+                let used = rows
+                    .iter()
+                    .map(|&r| row_len.get(r).copied().unwrap_or(cols))
+                    .max()
+                    .unwrap_or(cols)
+                    .clamp(1, cols);
+                let y = tch::no_grad(|| -> Result<Tensor, tch::TchError> {
+                    let idx =
+                        Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>())
+                            .to_device(kept.device());
+                    let xs = kept.f_index_select(0, &idx)?.f_narrow(1, 0, used as i64)?;
+                    let bs = bias.f_index_select(0, &idx)?.f_narrow(3, 0, used as i64)?;
+                    Ok(branch.forward(&bert, &xs.f_contiguous()?, &bs))
+                })
+                .map_err(fwd)?;
+                for w in &mut wanted {
+                    w.0 = rows.binary_search(&w.0).unwrap_or(0);
+                }
+                (y, used)
+            }
+            _ => (x, cols),
+        };
+        let mut starts = Vec::with_capacity(wanted.len()); // flat position of each row start
+        let mut lens = Vec::with_capacity(wanted.len());
+        let mut from = Vec::with_capacity(wanted.len());
+        for &(row, start, len) in &wanted {
+            starts.push((row * cols) as i64);
+            from.push((row * cols + start) as i64);
+            lens.push(len as i64);
         }
         let (s, longest) = (starts.len(), lens.iter().copied().max().unwrap_or(1));
         let mut gather = Vec::with_capacity(s * longest as usize);
@@ -599,6 +658,9 @@ struct BatchRead {
     token: Vec<f32>,
     first: Vec<Vec<f32>>,
     span: Option<LoadedHead>,
+    /// For a span head on its own upper layers: the states after the shared lower layers, the
+    /// attention mask, and a handle on the shared encoder (head count, LayerNorm epsilon).
+    branch_input: Option<((Tensor, Tensor), BertForward)>,
 }
 
 fn fwd(e: tch::TchError) -> ModelError {
@@ -624,4 +686,59 @@ fn to_vec(t: &Tensor) -> Result<Vec<f32>, tch::TchError> {
     let mut v = vec![0f32; n];
     t.f_copy_data(&mut v, n)?;
     Ok(v)
+}
+
+/// The upper encoder layers of head `hs` (`spec.prefix.layer.N.*`, N = `from_layer`..L-1),
+/// each tensor checked against the shape of the shared encoder's layer N.
+fn load_branch(
+    config: &ModelConfig,
+    st: &safetensors::SafeTensors,
+    weights: &Path,
+    vs: &nn::VarStore,
+    hs: &HeadSpec,
+    spec: &BranchSpec,
+    compute: Compute,
+) -> Result<BranchForward, ModelError> {
+    let layers = config.dims.2;
+    if spec.from_layer >= layers {
+        return Err(ModelError::BadField {
+            path: config.path.clone(),
+            field: format!("newsmill.heads.{}.encoder.from_layer", hs.name),
+            reason: format!(
+                "{} is not an upper layer of this {layers}-layer encoder (1 to {})",
+                spec.from_layer,
+                layers - 1
+            ),
+        });
+    }
+    let device = compute.device.tch();
+    let mut vars = std::collections::HashMap::new();
+    for (name, var) in vs.variables() {
+        let Some(rest) = name.strip_prefix("bert.encoder.layer.") else {
+            continue;
+        };
+        let Some((n, rest)) = rest.split_once('.') else {
+            continue;
+        };
+        if n.parse::<usize>().map_or(true, |n| n < spec.from_layer) {
+            continue;
+        }
+        let own = format!("{}.layer.{n}.{rest}", spec.prefix);
+        let mut t = tensor_f32(st, weights, &own, Some(&var.size()))?.to_device(device);
+        if compute.precision.kind() != Kind::Float {
+            t = t.to_kind(compute.precision.kind());
+        }
+        vars.insert(own, t);
+    }
+    BranchForward::new(
+        &vars,
+        &spec.prefix,
+        spec.from_layer,
+        layers - spec.from_layer,
+        compute.precision == Precision::Int8,
+    )
+    .map_err(|reason| ModelError::Build {
+        path: config.path.clone(),
+        reason: format!("head `{}`'s encoder layers: {reason}", hs.name),
+    })
 }

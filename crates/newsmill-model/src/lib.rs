@@ -14,7 +14,7 @@ mod joint;
 mod model;
 mod vocab;
 
-pub use config::{HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
+pub use config::{BranchSpec, HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
 pub use device::{cuda_devices, Compute, Device, DeviceChoice, Precision};
 pub use error::ModelError;
 pub use joint::{JointHeads, JointItem, JointItemOut, JointModel, SpanRequest};
