@@ -575,6 +575,27 @@ fn workers_sharing_one_copy_of_the_weights_get_what_one_worker_gets() {
     }
 }
 
+/// A second checkpoint fine-tuned from the same backbone (word embeddings frozen) reads the
+/// first one's table: memory holds it once, and the answers do not change. Different tables
+/// are never shared.
+#[test]
+fn equal_word_embeddings_are_held_once() {
+    let load = |dir: &std::path::Path| {
+        newsmill_model::JointModel::load(dir, newsmill_model::Compute::default()).expect("loads")
+    };
+    let joint = tiny_joint().join("joint");
+    let (first, second) = (load(&joint), load(&joint));
+    let items = tiny_items(&second);
+    let before = run_items(&second, &items);
+    assert!(second.share_word_embeddings(&first));
+    assert_eq!(run_items(&second, &items), before);
+    let other = load(&common::tiny_joint_and_stance().join("stance"));
+    assert!(
+        !other.share_word_embeddings(&first),
+        "another seed, another table"
+    );
+}
+
 #[test]
 fn device_and_precision_errors_are_clear() {
     let models = tiny_joint().display().to_string();

@@ -29,6 +29,8 @@ enum Linear {
 /// scales and per-row input scales are applied to its output together with the bias. A row's
 /// result depends on that row alone, never on which rows share its batch.
 struct QuantLinear {
+    /// The kernel's `weight` argument, of which it reads only the shape (`[out, in]`): a view
+    /// of one int8 zero expanded to that shape. The weights themselves are in `packed`.
     q: Tensor,
     packed: Tensor,
     col_offsets: Tensor,
@@ -88,6 +90,8 @@ impl Linear {
                 .f_sum_dim_intlist(&[1i64][..], false, Kind::Int)?;
         let packed = q.f_fbgemm_pack_quantized_matrix()?;
         let inputs = w.size()[1];
+        let shape_only =
+            Tensor::f_zeros([1, 1], (Kind::Int8, q.device()))?.f_expand(q.size(), false)?;
         let (lo, hi) = range_for(lower_bound.unwrap_or(-1.0));
         let mut range = vec![0f32; inputs as usize];
         if let [a, b, ..] = range.as_mut_slice() {
@@ -95,7 +99,7 @@ impl Linear {
         }
         Ok(Linear::Int8(QuantLinear {
             zeros: scales.f_zeros_like()?,
-            q,
+            q: shape_only,
             packed,
             col_offsets,
             scales,
@@ -599,6 +603,20 @@ impl BertForward {
     fn split_heads(&self, t: Tensor, rows: i64, cols: i64) -> Tensor {
         let d = t.size()[2] / self.heads;
         t.view([rows, cols, self.heads, d]).transpose(1, 2)
+    }
+
+    /// Reads `other`'s word-embedding table instead of its own when the two are equal (same
+    /// shape, kind, device and values: checkpoints fine-tuned from one backbone with the table
+    /// frozen), so that memory holds it once. Returns whether it does.
+    pub fn reuse_word_embeddings(&mut self, other: &BertForward) -> bool {
+        let same = self.word.size() == other.word.size()
+            && self.word.kind() == other.word.kind()
+            && self.word.device() == other.word.device()
+            && self.word.equal(&other.word);
+        if same {
+            self.word = other.word.shallow_clone();
+        }
+        same
     }
 
     /// Whether the last layer runs for the first position only (sequence heads).

@@ -265,6 +265,19 @@ impl JointModel {
         }
     }
 
+    /// Makes this model read `other`'s word-embedding table when the two checkpoints' tables
+    /// are equal (see [`BertForward::reuse_word_embeddings`]); call it before [`Self::share`].
+    /// Returns whether they are shared.
+    pub fn share_word_embeddings(&self, other: &JointModel) -> bool {
+        if Arc::ptr_eq(&self.net, &other.net) {
+            return true;
+        }
+        match (self.net.lock(), other.net.lock()) {
+            (Ok(mut own), Ok(theirs)) => own.bert.reuse_word_embeddings(&theirs.bert),
+            _ => false,
+        }
+    }
+
     /// The heads, in output order.
     pub fn heads(&self) -> impl Iterator<Item = &HeadSpec> {
         self.heads.iter()

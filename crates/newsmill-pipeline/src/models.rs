@@ -89,6 +89,7 @@ impl Models {
         let compute = opts.ner.compute;
         let wants_stance = t.stance || !opts.targets.is_empty();
         let stance_dir = paths.stance.as_ref().filter(|_| wants_stance);
+        let fresh_stance = shared.joint_stance.is_none();
         let joint_stance = match (shared.joint_stance, stance_dir) {
             (Some(js), _) => Some(js),
             (None, Some(dir)) if is_joint_checkpoint(dir) => {
@@ -113,6 +114,10 @@ impl Models {
             }
             _ => None,
         };
+        // the stance-only checkpoint beside the joint one: the same frozen word embeddings
+        if let (true, Some(j), Some(js)) = (fresh_stance, &joint, &joint_stance) {
+            js.model.share_word_embeddings(&j.model);
+        }
         // a single-task sequence checkpoint, when the task wants one of its own
         let sequence =
             |wanted: bool, own: &Option<PathBuf>, task: &str| -> Result<_, PipelineError> {
