@@ -603,7 +603,12 @@ impl JointModel {
                 }
                 (y, used)
             }
-            _ => (x, cols),
+            (Some(_), None) => {
+                return Err(ModelError::Forward(
+                    "the span head's own layers have no input (the batch kept no states)".into(),
+                ))
+            }
+            (None, _) => (x, cols),
         };
         let mut starts = Vec::with_capacity(wanted.len()); // flat position of each row start
         let mut lens = Vec::with_capacity(wanted.len());
