@@ -198,7 +198,6 @@ pub struct BertForward {
     emb_ln: (Tensor, Tensor),
     layers: Vec<Layer>,
     heads: i64,
-    eps: f64,
     pooler: Option<Linear>,
     /// Sequence heads: the last layer computed for the first position only.
     cls_only: Option<ClsOnly>,
@@ -281,24 +280,7 @@ impl Layer {
     /// The encoder layer whose variables are named `{p}.attention.self.query.weight` and so on
     /// (Hugging Face names); `quantize`: int8 Linear layers.
     fn new(vars: &HashMap<String, Tensor>, p: &str, quantize: bool) -> Result<Layer, String> {
-        let q8_bounded = |ps: &[&str], lower_bound: Option<f64>| -> Result<Linear, String> {
-            let mut parts = Vec::with_capacity(ps.len());
-            for p in ps {
-                parts.push((
-                    get(vars, &format!("{p}.weight"))?,
-                    get(vars, &format!("{p}.bias"))?,
-                ));
-            }
-            Linear::fused(&parts, quantize, lower_bound)
-                .map_err(|e| format!("{}: {e}", ps.join("+")))
-        };
-        let q8 = |ps: &[&str]| q8_bounded(ps, None);
-        let ln = |n: &str| -> Result<(Tensor, Tensor), String> {
-            Ok((
-                get(vars, &format!("{n}.weight"))?.shallow_clone(),
-                get(vars, &format!("{n}.bias"))?.shallow_clone(),
-            ))
-        };
+        let q8 = |ps: &[&str]| fused_linear(vars, ps, quantize, None);
         Ok(Layer {
             qkv: q8(&[
                 &format!("{p}.attention.self.query"),
@@ -306,12 +288,77 @@ impl Layer {
                 &format!("{p}.attention.self.value"),
             ])?,
             attn_out: q8(&[&format!("{p}.attention.output.dense")])?,
-            attn_ln: ln(&format!("{p}.attention.output.LayerNorm"))?,
+            attn_ln: layer_norm_of(vars, &format!("{p}.attention.output.LayerNorm"))?,
             inter: q8(&[&format!("{p}.intermediate.dense")])?,
-            out: q8_bounded(&[&format!("{p}.output.dense")], Some(GELU_LOWER_BOUND))?,
-            out_ln: ln(&format!("{p}.output.LayerNorm"))?,
+            out: fused_linear(
+                vars,
+                &[&format!("{p}.output.dense")],
+                quantize,
+                Some(GELU_LOWER_BOUND),
+            )?,
+            out_ln: layer_norm_of(vars, &format!("{p}.output.LayerNorm"))?,
         })
     }
+
+    /// The layer over every position of `x` (`[rows, cols, h]`; `heads` attention heads).
+    fn forward(&self, x: Tensor, bias: &Tensor, heads: i64) -> Tensor {
+        let (rows, cols, h) = (x.size()[0], x.size()[1], x.size()[2]);
+        let split = |t: Tensor| split_heads(t, rows, cols, heads);
+        let qkv = self.qkv.forward(&x);
+        let q = split(qkv.narrow(-1, 0, h));
+        let k = split(qkv.narrow(-1, h, h));
+        let v = split(qkv.narrow(-1, 2 * h, h));
+        // libtorch's fused attention (its CPU flash-attention kernel): the scores matrix is
+        // never materialized; scale 1/sqrt(d) as in BERT
+        let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(bias), 0.0, false, None)
+            .transpose(1, 2)
+            .contiguous()
+            .view([rows, cols, h]);
+        let mut a = self.attn_out.forward(&ctx);
+        a += &x;
+        let a = layer_norm(&a, &self.attn_ln);
+        let mut f = self.out.forward(&self.inter.forward(&a).gelu_("none"));
+        f += &a;
+        layer_norm(&f, &self.out_ln)
+    }
+}
+
+/// The Linear layer computing the outputs of the variables `{p}.weight`/`{p}.bias` of every `p`
+/// in `ps` side by side; `quantize`: int8 (`lower_bound`: see [`Linear::int8`]).
+fn fused_linear(
+    vars: &HashMap<String, Tensor>,
+    ps: &[&str],
+    quantize: bool,
+    lower_bound: Option<f64>,
+) -> Result<Linear, String> {
+    let mut parts = Vec::with_capacity(ps.len());
+    for p in ps {
+        parts.push((
+            get(vars, &format!("{p}.weight"))?,
+            get(vars, &format!("{p}.bias"))?,
+        ));
+    }
+    Linear::fused(&parts, quantize, lower_bound).map_err(|e| format!("{}: {e}", ps.join("+")))
+}
+
+/// The LayerNorm parameters `{p}.weight` and `{p}.bias`.
+fn layer_norm_of(vars: &HashMap<String, Tensor>, p: &str) -> Result<(Tensor, Tensor), String> {
+    Ok((
+        get(vars, &format!("{p}.weight"))?.shallow_clone(),
+        get(vars, &format!("{p}.bias"))?.shallow_clone(),
+    ))
+}
+
+/// BERT's LayerNorm (epsilon 1e-12) over the last dimension.
+fn layer_norm(t: &Tensor, p: &(Tensor, Tensor)) -> Tensor {
+    let h = t.size()[t.dim() - 1];
+    t.layer_norm([h], Some(&p.0), Some(&p.1), 1e-12, true)
+}
+
+/// `[rows, cols, h]` → `[rows, heads, cols, h / heads]` (a view).
+fn split_heads(t: Tensor, rows: i64, cols: i64, heads: i64) -> Tensor {
+    let d = t.size()[2] / heads;
+    t.view([rows, cols, heads, d]).transpose(1, 2)
 }
 
 /// A head's own copy of the upper encoder layers (a stance branch), run over the shared
@@ -319,21 +366,28 @@ impl Layer {
 pub struct BranchForward {
     from: usize,
     layers: Vec<Layer>,
+    heads: i64,
 }
 
 impl BranchForward {
-    /// Layers `from`..`from + count` named `{prefix}.layer.N.*` in `vars`.
+    /// Layers `from`..`from + count` named `{prefix}.layer.N.*` in `vars`, with `heads`
+    /// attention heads.
     pub fn new(
         vars: &HashMap<String, Tensor>,
         prefix: &str,
         from: usize,
         count: usize,
+        heads: i64,
         quantize: bool,
     ) -> Result<Self, String> {
         let layers = (from..from + count)
             .map(|i| Layer::new(vars, &format!("{prefix}.layer.{i}"), quantize))
             .collect::<Result<_, _>>()?;
-        Ok(BranchForward { from, layers })
+        Ok(BranchForward {
+            from,
+            layers,
+            heads,
+        })
     }
 
     /// The shared encoder layer whose output the branch reads.
@@ -345,16 +399,17 @@ impl BranchForward {
         BranchForward {
             from: self.from,
             layers: self.layers.iter().map(Shallow::shallow).collect(),
+            heads: self.heads,
         }
     }
 
     /// The branch's last hidden states `[rows, cols, h]` from the shared encoder's states
     /// `x` after layer `from` and the additive attention mask `bias` of the same rows (see
-    /// [`BertForward::hidden_and_at`]); `bert` supplies the head count and LayerNorm epsilon.
-    pub fn forward(&self, bert: &BertForward, x: &Tensor, bias: &Tensor) -> Tensor {
+    /// [`BertForward::hidden_and_at`]).
+    pub fn forward(&self, x: &Tensor, bias: &Tensor) -> Tensor {
         let mut x = x.shallow_clone();
         for l in &self.layers {
-            x = bert.layer(l, x, bias);
+            x = l.forward(x, bias, self.heads);
         }
         x
     }
@@ -375,7 +430,6 @@ impl BertForward {
             emb_ln: self.emb_ln.shallow(),
             layers: self.layers.iter().map(Shallow::shallow).collect(),
             heads: self.heads,
-            eps: self.eps,
             pooler: self.pooler.shallow(),
             cls_only: self.cls_only.shallow(),
             classifier: self.classifier.shallow(),
@@ -393,19 +447,6 @@ impl BertForward {
         quantize: bool,
     ) -> Result<Self, String> {
         let v = |n: &str| get(vars, n).map(|t| t.shallow_clone());
-        let q8 = |ps: &[&str]| -> Result<Linear, String> {
-            let mut parts = Vec::with_capacity(ps.len());
-            for p in ps {
-                parts.push((
-                    get(vars, &format!("{p}.weight"))?,
-                    get(vars, &format!("{p}.bias"))?,
-                ));
-            }
-            Linear::fused(&parts, quantize, None).map_err(|e| format!("{}: {e}", ps.join("+")))
-        };
-        let ln = |p: &str| -> Result<(Tensor, Tensor), String> {
-            Ok((v(&format!("{p}.weight"))?, v(&format!("{p}.bias"))?))
-        };
         let mut ls = Vec::with_capacity(layers);
         for i in 0..layers {
             ls.push(Layer::new(
@@ -424,10 +465,15 @@ impl BertForward {
                     ))
                 };
                 Some(ClsOnly {
-                    kv: q8(&[
-                        &format!("{p}.attention.self.key"),
-                        &format!("{p}.attention.self.value"),
-                    ])?,
+                    kv: fused_linear(
+                        vars,
+                        &[
+                            &format!("{p}.attention.self.key"),
+                            &format!("{p}.attention.self.value"),
+                        ],
+                        quantize,
+                        None,
+                    )?,
                     q: f32("attention.self.query")?,
                     attn_out: f32("attention.output.dense")?,
                     inter: f32("intermediate.dense")?,
@@ -461,10 +507,9 @@ impl BertForward {
             word: v("bert.embeddings.word_embeddings.weight")?,
             pos: v("bert.embeddings.position_embeddings.weight")?,
             types: v("bert.embeddings.token_type_embeddings.weight")?,
-            emb_ln: ln("bert.embeddings.LayerNorm")?,
+            emb_ln: layer_norm_of(vars, "bert.embeddings.LayerNorm")?,
             layers: ls,
             heads,
-            eps: 1e-12,
             pooler,
             cls_only,
             classifier,
@@ -530,7 +575,7 @@ impl BertForward {
             Some(t) => x + t.embedding_for(&self.types),
             None => x + Tensor::zeros_like(ids).embedding_for(&self.types),
         };
-        x = self.ln(&x, &self.emb_ln);
+        x = layer_norm(&x, &self.emb_ln);
         // additive mask: 0 where attended, -10000 on padding
         let mut bias = (mask.to_kind(Kind::Float).ones_like() - mask.to_kind(Kind::Float))
             .view([rows, 1, 1, cols])
@@ -545,7 +590,7 @@ impl BertForward {
             None => self.layers.len(),
         };
         for (i, l) in self.layers[..full].iter().enumerate() {
-            x = self.layer(l, x, &bias);
+            x = l.forward(x, &bias, self.heads);
             if keep == Some(i + 1) {
                 kept = Some(x.shallow_clone());
             }
@@ -553,34 +598,12 @@ impl BertForward {
         (x, bias, full, kept)
     }
 
-    /// One encoder layer over every position of `x` (`[rows, cols, h]`).
-    fn layer(&self, l: &Layer, x: Tensor, bias: &Tensor) -> Tensor {
-        let (rows, cols, h) = (x.size()[0], x.size()[1], x.size()[2]);
-        let split = |t: Tensor| self.split_heads(t, rows, cols);
-        let qkv = l.qkv.forward(&x);
-        let q = split(qkv.narrow(-1, 0, h));
-        let k = split(qkv.narrow(-1, h, h));
-        let v = split(qkv.narrow(-1, 2 * h, h));
-        // libtorch's fused attention (its CPU flash-attention kernel): the scores matrix is
-        // never materialized; scale 1/sqrt(d) as in BERT
-        let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(bias), 0.0, false, None)
-            .transpose(1, 2)
-            .contiguous()
-            .view([rows, cols, h]);
-        let mut a = l.attn_out.forward(&ctx);
-        a += &x;
-        let a = self.ln(&a, &l.attn_ln);
-        let mut f = l.out.forward(&l.inter.forward(&a).gelu_("none"));
-        f += &a;
-        self.ln(&f, &l.out_ln)
-    }
-
     /// The last layer of a sequence classifier, whose head reads the first position only: that
     /// position alone attends and runs the feed-forward block (the other positions' outputs
     /// would be thrown away). `x`: `[rows, cols, h]`; returns `[rows, h]`.
     fn cls_layer(&self, l: &Layer, cls: &ClsOnly, x: &Tensor, bias: &Tensor) -> Tensor {
         let (rows, cols, h) = (x.size()[0], x.size()[1], x.size()[2]);
-        let split = |t: Tensor| self.split_heads(t, rows, cols);
+        let split = |t: Tensor| split_heads(t, rows, cols, self.heads);
         let kv = cls.kv.forward(x);
         let k = split(kv.narrow(-1, 0, h));
         let v = split(kv.narrow(-1, h, h));
@@ -593,16 +616,10 @@ impl BertForward {
             .reshape([rows, h]);
         let mut a = cls.attn_out.forward(&ctx);
         a += &x0;
-        let a = self.ln(&a, &l.attn_ln);
+        let a = layer_norm(&a, &l.attn_ln);
         let mut f = cls.out.forward(&cls.inter.forward(&a).gelu_("none"));
         f += &a;
-        self.ln(&f, &l.out_ln)
-    }
-
-    /// `[rows, cols, h]` → `[rows, heads, cols, h / heads]` (a view).
-    fn split_heads(&self, t: Tensor, rows: i64, cols: i64) -> Tensor {
-        let d = t.size()[2] / self.heads;
-        t.view([rows, cols, self.heads, d]).transpose(1, 2)
+        layer_norm(&f, &l.out_ln)
     }
 
     /// Reads `other`'s word-embedding table instead of its own when the two are equal (same
@@ -622,11 +639,6 @@ impl BertForward {
     /// Whether the last layer runs for the first position only (sequence heads).
     pub fn first_position_only(&self) -> bool {
         self.cls_only.is_some()
-    }
-
-    fn ln(&self, t: &Tensor, p: &(Tensor, Tensor)) -> Tensor {
-        let h = t.size()[t.dim() - 1];
-        t.layer_norm([h], Some(&p.0), Some(&p.1), self.eps, true)
     }
 }
 

@@ -468,13 +468,12 @@ impl JointModel {
             Some(h) => Some(head(h)?.share()),
             None => None,
         };
-        let bert = branch_input.is_some().then(|| net.bert.share());
         Ok(BatchRead {
             x,
             token,
             first,
             span,
-            branch_input: branch_input.zip(bert),
+            branch_input,
         })
     }
 
@@ -574,7 +573,7 @@ impl JointModel {
         }
         // a head on its own upper layers: they run over the rows with a span only
         let (x, cols) = match (&span_head.branch, branch_input) {
-            (Some(branch), Some(((kept, bias), bert))) => {
+            (Some(branch), Some((kept, bias))) => {
                 let mut rows: Vec<usize> = wanted.iter().map(|w| w.0).collect();
                 rows.sort_unstable();
                 rows.dedup();
@@ -595,7 +594,7 @@ impl JointModel {
                             .to_device(kept.device());
                     let xs = kept.f_index_select(0, &idx)?.f_narrow(1, 0, used as i64)?;
                     let bs = bias.f_index_select(0, &idx)?.f_narrow(3, 0, used as i64)?;
-                    Ok(branch.forward(&bert, &xs.f_contiguous()?, &bs))
+                    Ok(branch.forward(&xs.f_contiguous()?, &bs))
                 })
                 .map_err(fwd)?;
                 for w in &mut wanted {
@@ -676,9 +675,9 @@ struct BatchRead {
     token: Vec<f32>,
     first: Vec<Vec<f32>>,
     span: Option<LoadedHead>,
-    /// For a span head on its own upper layers: the states after the shared lower layers, the
-    /// attention mask, and a handle on the shared encoder (head count, LayerNorm epsilon).
-    branch_input: Option<((Tensor, Tensor), BertForward)>,
+    /// For a span head on its own upper layers: the states after the shared lower layers and
+    /// the attention mask.
+    branch_input: Option<(Tensor, Tensor)>,
 }
 
 fn fwd(e: tch::TchError) -> ModelError {
@@ -753,6 +752,7 @@ fn load_branch(
         &spec.prefix,
         spec.from_layer,
         layers - spec.from_layer,
+        config.attention_heads as i64,
         compute.precision == Precision::Int8,
     )
     .map_err(|reason| ModelError::Build {
