@@ -2,7 +2,11 @@
 import collections
 import glob
 import json
+import os
+import re
 import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def annotated(folder):
@@ -67,20 +71,45 @@ def same(tmp):
           f"{want} entity rows in the Parquet table", file=sys.stderr)
 
 
+def schema_version(path, pattern):
+    with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+        found = re.findall(pattern, f.read(), re.M)
+    assert len(found) == 1, f"{path}: {len(found)} matches of {pattern}"
+    return found[0]
+
+
 def bad(tmp):
+    # newsmill's records and the script's own error records have the same schema_version
+    newsmill = schema_version("crates/newsmill-pipeline/src/output.rs",
+                              r'^pub const SCHEMA_VERSION: &str = "([^"]+)";')
+    script = schema_version("examples/spark/annotate.py", r'^SCHEMA_VERSION = "([^"]+)"')
+    assert script == newsmill, \
+        f"examples/spark/annotate.py SCHEMA_VERSION {script} != newsmill's {newsmill}"
     got = annotated(f"{tmp}/badout")
+    versions = collections.Counter(r.get("schema_version") for r in got)
+    assert set(versions) == {newsmill}, f"schema_version of the records: {dict(versions)}, " \
+                                        f"newsmill's is {newsmill}"
     errors = [r for r in got if "error" in r]
     good = sorted(r["id"] for r in got if "error" not in r)
-    lines = open(f"{tmp}/bbc200.jsonl", encoding="utf-8").readlines()[:10]
+    # records 1-16: mixed.jsonl, members.jsonl.gz, good.jsonl.gz, with,comma.jsonl, dir/*
+    lines = open(f"{tmp}/bbc200.jsonl", encoding="utf-8").readlines()[:16]
     want = sorted(json.loads(l)["id"] for l in lines)
-    assert good == want, (good, want)
+    assert good == want, (sorted(set(want) - set(good)), sorted(set(good) - set(want)), good)
     kinds = sorted(r["error"]["kind"] for r in errors)
-    assert kinds == ["invalid_json", "invalid_json", "io"], kinds
-    io = [r for r in errors if r["error"]["kind"] == "io"][0]
-    msg = io["error"]["message"]
-    assert "members.jsonl.gz" in msg and "compressed byte" in msg, io
-    print(f"spark-test: bad input: {len(good)} annotated, error records {kinds}; {msg[:200]}",
-          file=sys.stderr)
+    assert kinds == ["invalid_json", "invalid_json", "io", "io"], (kinds, errors)
+    io = [r for r in errors if r["error"]["kind"] == "io"]
+    member = [r for r in io if "members.jsonl.gz" in r["error"]["message"]]
+    assert len(member) == 1 and "compressed byte" in member[0]["error"]["message"], io
+    # the script's own record: newsmill could not open the stream (exit 1), one record, the
+    # file named in place of "standard input"
+    own = [r for r in io if r["record"].endswith("notgzip.jsonl.gz")]
+    assert len(own) == 1, io
+    msg = own[0]["error"]["message"]
+    assert msg.startswith("cannot read input") and "notgzip.jsonl.gz" in msg \
+        and "standard input" not in msg, own
+    print(f"spark-test: bad input: {len(good)} annotated (a name with a comma, a folder glob "
+          f"with plain and compressed files), error records {kinds}, all schema_version "
+          f"{newsmill}; {member[0]['error']['message'][:200]}; {msg[:200]}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ eval "$(scripts/setup.sh)"
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 cargo test --release --workspace
+# scripts/newsmill shows cargo's progress on a terminal (a first build is minutes long)
+script -qec "scripts/newsmill --version" /dev/null | grep -q Finished ||
+  { echo "test.sh: scripts/newsmill showed no build progress on a terminal" >&2; exit 1; }
 bash scripts/browser-test.sh
 # the relocatable bundle, unpacked and run with an empty HOME; then the Spark job that ships it
 # (README "Run on a cluster"; measured together 2–3.5 minutes: bundle test 43–122 s, most of it

@@ -108,10 +108,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     };
     let compute = settings.compute;
     let peak = if compute.device.is_cuda() {
-        eprintln!("newsmill bench: measuring the GPU's matmul throughput");
+        say!("newsmill bench: measuring the GPU's matmul throughput");
         newsmill_model::measure_gpu_matmul_gflops(compute, args.peak_seconds)
     } else {
-        eprintln!(
+        say!(
             "newsmill bench: measuring peak matmul throughput ({} threads)",
             engine.workers
         );
@@ -120,7 +120,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     if !warm.is_empty() {
         run_over(warm)?;
     }
-    eprintln!("newsmill bench: timing {} articles", timed.len());
+    say!("newsmill bench: timing {} articles", timed.len());
     let summary = run_over(timed)?;
     let s = &summary.stats;
     let wall = (summary.elapsed - summary.model_load).as_secs_f64();

@@ -1,5 +1,14 @@
 //! The `newsmill` command line.
 
+/// `eprintln!` that never panics: a message to a closed stderr (`2>&-`, a pipe whose reader
+/// went away) is dropped, and the run's result stands.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod eval;
 mod outfile;
@@ -226,18 +235,18 @@ pub struct RunSettings {
 #[derive(Args, Clone)]
 pub struct RunArgs {
     /// Worker threads, each with its own models [default: number of cores]
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_parser = positive)]
     workers: Option<usize>,
     /// libtorch intra-op threads per worker
-    #[arg(long, default_value_t = defaults::INTRA_THREADS, global = true)]
+    #[arg(long, default_value_t = defaults::INTRA_THREADS, global = true, value_parser = positive)]
     intra_threads: usize,
     /// Padded tokens per model batch, at least 64 (chosen by measurement, DEVELOPERS.md
     /// "Engine" and "GPU"; int8 results move slightly with it, models/README.md)
     /// [default: 512 on the CPU, 16384 on a GPU]
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_parser = positive)]
     batch_tokens: Option<usize>,
     /// Articles batched together as one job
-    #[arg(long, default_value_t = defaults::JOB_ARTICLES, global = true)]
+    #[arg(long, default_value_t = defaults::JOB_ARTICLES, global = true, value_parser = positive)]
     job_articles: usize,
     /// NER input length in wordpieces, special tokens included (at most the model's positions):
     /// consecutive sentences are packed up to this length, longer sentences are windowed
@@ -264,6 +273,15 @@ pub struct RunArgs {
     /// README "GPU"), or auto (cuda when libtorch sees a GPU, else cpu; int8 stays on the cpu)
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto, global = true)]
     device: DeviceArg,
+}
+
+/// A count that must be at least 1 (0 is an error, not silently raised).
+fn positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[derive(Copy, Clone, ValueEnum)]
@@ -304,14 +322,18 @@ impl RunArgs {
         } else {
             defaults::BATCH_TOKENS
         };
+        let token_budget = self.batch_tokens.unwrap_or(default_budget);
+        if token_budget < defaults::MIN_BATCH_TOKENS {
+            say!(
+                "newsmill: warning: --batch-tokens {token_budget} is below the smallest batch budget: {} is used",
+                defaults::MIN_BATCH_TOKENS
+            );
+        }
         Ok(RunSettings {
             engine: self.engine(),
             ner: self.ner_options(compute),
             compute,
-            token_budget: self
-                .batch_tokens
-                .unwrap_or(default_budget)
-                .max(defaults::MIN_BATCH_TOKENS),
+            token_budget: token_budget.max(defaults::MIN_BATCH_TOKENS),
         })
     }
 
@@ -422,7 +444,24 @@ struct AnnotateArgs {
     run: RunArgs,
 }
 
+/// With `-q`, libtorch's own warnings (int8's deprecation notices) are not printed either:
+/// its log level (`FLAGS_caffe2_log_level`, looked up at run time, so a libtorch without it
+/// only keeps printing) is raised to errors.
+fn quiet_libtorch() {
+    // SAFETY: dlsym with a valid C string; the symbol, when present, is c10's `int32_t` log
+    // level, written once here before any model is loaded or any worker runs.
+    unsafe {
+        let sym = libc::dlsym(libc::RTLD_DEFAULT, c"FLAGS_caffe2_log_level".as_ptr());
+        if !sym.is_null() {
+            *(sym as *mut i32) = 2;
+        }
+    }
+}
+
 fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
+    if args.quiet {
+        quiet_libtorch();
+    }
     let settings = args.run.resolve()?;
     let tasks = Tasks::parse(&args.tasks).map_err(anyhow::Error::msg)?;
     let mut targets: Vec<String> = args.targets.iter().map(|t| t.trim().to_string()).collect();
@@ -450,6 +489,9 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
         keep_boilerplate: args.keep_boilerplate,
     };
     let source = Source::from_args(&args.inputs)?;
+    for warning in source.check()? {
+        say!("newsmill: warning: {warning}");
+    }
     for part in source.parts() {
         if let Source::Jsonl(p) = part {
             // a regular file, or a stream (FIFO, /dev/fd/N of a process substitution)
@@ -469,10 +511,20 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     // Everything is checked before the output is touched: input, output != input, the lock,
     // `--resume`'s run record (then, in `open` below, the models).
     let input_id = outfile::InputIdentity::of(&source);
-    let mut target = outfile::Target::plan(args.output.as_deref(), &input_id)?;
+    let mut target = outfile::Target::plan(args.output.as_deref(), "-o", &input_id)?;
     if args.report.is_some() && !matches!(target, outfile::Target::File(_)) {
         bail!("--report needs -o FILE (a regular file, not stdout or a device)");
     }
+    // the report's file is checked and locked now, before any work: never the input or the
+    // annotated output (also through links), its folder exists
+    let report_target = match &args.report {
+        Some(html) => {
+            let mut protected = input_id.clone();
+            protected.protect(&target, "the annotated output (-o)");
+            Some(outfile::Target::plan(Some(html), "--report", &protected)?)
+        }
+        None => None,
+    };
     // the run record (for `-o FILE` only)
     let record = match &target {
         outfile::Target::File(_) => serde_json::json!({
@@ -608,7 +660,7 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     }
     let s = &summary.stats;
     if !args.quiet {
-        eprintln!(
+        say!(
             "newsmill: {} records: {} annotated, {} errors, {} warnings in {:.1}s ({:.1} articles/s, peak RSS {:.0} MiB){}",
             summary.records,
             s.articles,
@@ -640,7 +692,7 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
             outfile::Target::Stream(p) => format!(" to {}", p.display()),
             outfile::Target::Stdout => String::new(),
         };
-        eprintln!(
+        say!(
             "newsmill: interrupted; {} records written{at}. Rerun with --resume to finish.",
             summary.records as u64 + done,
         );
@@ -648,7 +700,7 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     }
     if let (outfile::Target::File(t), Some(f)) = (&target, work_file.borrow().as_ref()) {
         t.finish(f)?;
-        if let Some(html) = &args.report {
+        if let Some(html) = &report_target {
             let opts = newsmill_report::ReportOptions {
                 max_articles: args.max_articles,
                 ..Default::default()
@@ -730,7 +782,7 @@ fn check_resume(source: &Source, fields: &Fields, r: &outfile::Resume) -> Result
 
 fn main() -> ExitCode {
     if matches!(std::env::args().nth(1).as_deref(), Some("--version" | "-V")) {
-        print!("{}", version_text());
+        let _ = std::io::stdout().write_all(version_text().as_bytes());
         return ExitCode::SUCCESS;
     }
     // argument errors exit 1 like every other failure: 2 means "some records became error
@@ -757,7 +809,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("newsmill: error: {e:#}");
+            say!("newsmill: error: {e:#}");
             ExitCode::from(1)
         }
     }

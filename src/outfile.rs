@@ -1,6 +1,7 @@
-//! The `-o` output, handled so that no run loses a user's data.
+//! Every output newsmill writes (`annotate -o`, `annotate --report`, `report -o`, `export -o`)
+//! goes through [`Target::plan`], so that no run loses a user's data.
 //!
-//! For `-o OUT` (a regular file or a new one):
+//! For `OUT` a regular file or a new one:
 //! - a lock: `OUT.newsmill.json` beside it is opened and locked (`flock`, advisory, exclusive)
 //!   for the whole run; a second run on the same `-o` fails at once. The same file is the run
 //!   record that `--resume` checks (input identity, settings that change the output, models,
@@ -11,10 +12,14 @@
 //! - `--resume` continues the partial output if there is one, else appends to `OUT`, after
 //!   checking the run record and the last id, before changing anything;
 //! - an output that is the input (same device and inode, so also through symlinks and hard
-//!   links) is refused.
+//!   links), or another output of the same run (`--report` naming `-o`'s file), is refused
+//!   before any work;
+//! - `report` and `export` write their whole output through the same partial file and lock
+//!   ([`Target::write_whole`]): two runs on one output never mix.
 //!
-//! `-o -` is stdout; an existing output that is not a regular file (`/dev/null`, a FIFO) is
-//! written directly (no lock, no run record, no `--resume`).
+//! `-` is stdout; an existing output that is not a regular file (`/dev/null`, a FIFO, a
+//! device node) is written directly, never replaced (no lock, no run record, no `--resume`).
+//! A reader that goes away (closed pipe) ends the process quietly, as SIGPIPE would.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -74,31 +79,36 @@ fn same_file(a: &Metadata, b: &Metadata) -> bool {
 }
 
 /// The file `p` names, symlinks resolved, whether or not it exists yet.
-fn resolve(p: &Path) -> Result<PathBuf> {
+fn resolve(p: &Path, flag: &str) -> Result<PathBuf> {
     if let Ok(c) = std::fs::canonicalize(p) {
         return Ok(c);
     }
     if let Ok(target) = std::fs::read_link(p) {
         // a dangling symlink: the file it names is created
         let base = p.parent().unwrap_or(Path::new("."));
-        return resolve(&base.join(target));
+        return resolve(&base.join(target), flag);
     }
     let name = p
         .file_name()
-        .with_context(|| format!("-o {}: not a file name", p.display()))?;
+        .with_context(|| format!("{flag} {}: not a file name", p.display()))?;
     let parent = match p.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let dir = std::fs::canonicalize(parent)
-        .with_context(|| format!("-o {}: folder {} not found", p.display(), parent.display()))?;
+    let dir = std::fs::canonicalize(parent).with_context(|| {
+        format!(
+            "{flag} {}: folder {} not found",
+            p.display(),
+            parent.display()
+        )
+    })?;
     Ok(dir.join(name))
 }
 
 impl Target {
-    /// Plans the output named by `-o`: checks that it is not the input and takes the lock.
-    /// Changes nothing that exists.
-    pub fn plan(output: Option<&Path>, input: &InputIdentity) -> Result<Target> {
+    /// Plans the output named by `flag` (`-o`, `--report`): checks that it is none of the
+    /// files `protected` names and takes the lock. Changes nothing that exists.
+    pub fn plan(output: Option<&Path>, flag: &str, protected: &InputIdentity) -> Result<Target> {
         let Some(p) = output else {
             return Ok(Target::Stdout);
         };
@@ -106,19 +116,20 @@ impl Target {
             return Ok(Target::Stdout);
         }
         if let Ok(meta) = std::fs::metadata(p) {
-            input.refuse_same(&meta, p)?;
+            protected.refuse_same(&meta, flag, p)?;
             if meta.is_dir() {
-                bail!("-o {} is a folder", p.display());
+                bail!("{flag} {} is a folder", p.display());
             }
             if !meta.is_file() {
                 return Ok(Target::Stream(p.to_path_buf()));
             }
         }
-        let path = resolve(p)?;
-        input.refuse_inside(&path, p)?;
+        let path = resolve(p, flag)?;
+        protected.refuse_named(&path, flag, p)?;
+        protected.refuse_inside(&path, flag, p)?;
         let partial = suffixed(&path, ".newsmill-partial");
         if let Ok(meta) = std::fs::metadata(&partial) {
-            input.refuse_same(&meta, &partial)?;
+            protected.refuse_same(&meta, flag, &partial)?;
         }
         let record_path = suffixed(&path, ".newsmill.json");
         let (mut record_file, created) = lock(&record_path, p)?;
@@ -133,6 +144,86 @@ impl Target {
             old_record,
             created,
         }))
+    }
+
+    /// The output's name in messages.
+    pub fn name(&self) -> String {
+        match self {
+            Target::Stdout => "standard output".into(),
+            Target::Stream(p) => p.display().to_string(),
+            Target::File(t) => t.shown.display().to_string(),
+        }
+    }
+
+    /// Writes a whole output in one go (a report, a table): to stdout, into a stream or
+    /// device as it is, or to a regular file through its partial file (this run's alone: the
+    /// lock is held), made durable and renamed over the output only when complete. A failed
+    /// write leaves the output as it was and removes the partial file.
+    pub fn write_whole(
+        &self,
+        write: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>,
+    ) -> Result<()> {
+        match self {
+            Target::Stdout => {
+                let mut out = QuietPipe(std::io::BufWriter::new(std::io::stdout()));
+                write(&mut out)?;
+                out.flush().context("cannot write standard output")
+            }
+            Target::Stream(p) => {
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(p)
+                    .with_context(|| format!("cannot open {}", p.display()))?;
+                let mut out = QuietPipe(std::io::BufWriter::new(f));
+                write(&mut out)?;
+                out.flush()
+                    .with_context(|| format!("cannot write {}", p.display()))
+            }
+            Target::File(t) => {
+                let result = (|| {
+                    let mut f = File::create(&t.partial)
+                        .with_context(|| format!("cannot create {}", t.partial.display()))?;
+                    if let Ok(old) = std::fs::metadata(&t.path) {
+                        let _ = f.set_permissions(old.permissions());
+                    }
+                    {
+                        let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut f);
+                        write(&mut out)?;
+                        out.flush()
+                            .with_context(|| format!("cannot write {}", t.partial.display()))?;
+                    }
+                    t.finish(&f)
+                })();
+                if result.is_err() {
+                    let _ = std::fs::remove_file(&t.partial);
+                }
+                result
+            }
+        }
+    }
+}
+
+/// A writer to a pipe or stream whose reader going away (EPIPE) ends the process quietly, as
+/// a Unix tool killed by SIGPIPE (status 141 in a shell), not with an error message.
+struct QuietPipe<W: Write>(W);
+
+impl<W: Write> QuietPipe<W> {
+    fn check<T>(r: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &r {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                signals::die_of_sigpipe();
+            }
+        }
+        r
+    }
+}
+
+impl<W: Write> Write for QuietPipe<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        Self::check(self.0.write(data))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Self::check(self.0.flush())
     }
 }
 
@@ -221,16 +312,23 @@ impl FileTarget {
                 work.display()
             );
         }
-        for (key, what) in [
-            ("input", "the input is not"),
-            ("settings", "the settings that change the output are not"),
-            ("models", "the models are not"),
+        for (key, what, hint) in [
+            ("input", "the input is not", "not the same input?"),
+            (
+                "settings",
+                "the settings that change the output are not",
+                "rerun with the earlier settings, or without --resume to start over",
+            ),
+            (
+                "models",
+                "the models are not",
+                "rerun with the earlier models, or without --resume to start over",
+            ),
         ] {
             if old.get(key) != record.get(key) {
                 bail!(
-                    "--resume: {what} the same as in the run that wrote {shown}: not the same input?\n  then: {}\n  now:  {}",
-                    old.get(key).map_or("none".into(), Value::to_string),
-                    record.get(key).map_or("none".into(), Value::to_string),
+                    "--resume: {what} the same as in the run that wrote {shown}: {hint}\n{}",
+                    differences(old.get(key), record.get(key))
                 );
             }
         }
@@ -243,7 +341,7 @@ impl FileTarget {
     pub fn open(&mut self, record: &Value, resume: Option<&Resume>) -> Result<File> {
         if let Some(r) = resume.filter(|r| r.records > 0 || r.work.exists()) {
             if r.torn_bytes > 0 {
-                eprintln!(
+                say!(
                     "newsmill: --resume: dropping a partial last line ({} bytes) of {}",
                     r.torn_bytes,
                     r.work.display()
@@ -298,6 +396,25 @@ impl FileTarget {
             }
         }
         Ok(())
+    }
+}
+
+/// What differs between two parts of run records, one line each: `  KEY: then X, now Y` for
+/// the keys of two objects that differ, else the two values whole.
+fn differences(then: Option<&Value>, now: Option<&Value>) -> String {
+    let show = |v: Option<&Value>| v.map_or("none".into(), Value::to_string);
+    match (then, now) {
+        (Some(Value::Object(a)), Some(Value::Object(b))) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter()
+                .filter(|k| a.get(*k) != b.get(*k))
+                .map(|k| format!("  {k}: then {}, now {}", show(a.get(k)), show(b.get(k))))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        _ => format!("  then: {}\n  now:  {}", show(then), show(now)),
     }
 }
 
@@ -383,12 +500,16 @@ fn file_digest(p: &Path) -> Value {
     digest().unwrap_or_else(|e| json!({"error": e.to_string()}))
 }
 
-/// What identifies the input, for the same-file checks and the run record.
+/// What identifies the input, for the same-file checks and the run record; also the other
+/// files of the run that an output must not replace ([`InputIdentity::protect`]).
+#[derive(Clone)]
 pub struct InputIdentity {
     /// The input files (following symlinks).
     metas: Vec<Metadata>,
     /// The input folders, canonical.
     dirs: Vec<PathBuf>,
+    /// Other files of the run (resolved, existing or not), with what they are.
+    named: Vec<(PathBuf, String)>,
 }
 
 impl InputIdentity {
@@ -396,6 +517,7 @@ impl InputIdentity {
         let mut id = InputIdentity {
             metas: Vec::new(),
             dirs: Vec::new(),
+            named: Vec::new(),
         };
         for part in source.parts() {
             match part {
@@ -406,6 +528,30 @@ impl InputIdentity {
             }
         }
         id
+    }
+
+    /// The identity of one input file (`-`: stdin), as `report` and `export` read.
+    pub fn of_file(p: &Path) -> InputIdentity {
+        let meta = if p.as_os_str() == "-" {
+            std::fs::metadata("/dev/stdin")
+        } else {
+            std::fs::metadata(p)
+        };
+        InputIdentity {
+            metas: meta.ok().into_iter().collect(),
+            dirs: Vec::new(),
+            named: Vec::new(),
+        }
+    }
+
+    /// Adds the files of a planned output (the output, its partial file and run record) as
+    /// files another output of the same run must not replace; `what` names it in messages.
+    pub fn protect(&mut self, target: &Target, what: &str) {
+        let Target::File(t) = target else { return };
+        for p in [&t.path, &t.partial, &t.record_path] {
+            self.named.push((p.clone(), what.to_string()));
+            self.metas.extend(std::fs::metadata(p).ok());
+        }
     }
 
     /// The input's part of the run record: a file's size and sampled hash, a folder's listing
@@ -421,11 +567,24 @@ impl InputIdentity {
         }
     }
 
-    /// Refuses an output that is the input file itself (also through links).
-    fn refuse_same(&self, out: &Metadata, shown: &Path) -> Result<()> {
+    /// Refuses an output that is the input file itself (also through links) or another
+    /// output of the run.
+    fn refuse_same(&self, out: &Metadata, flag: &str, shown: &Path) -> Result<()> {
         if self.metas.iter().any(|m| same_file(m, out)) && out.is_file() {
             bail!(
-                "-o {} is the input itself (same file): refusing to overwrite the input",
+                "{flag} {} is the input itself or another output of this run (same file): refusing to overwrite it",
+                shown.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// Refuses an output whose resolved path is another output of the run (which may not
+    /// exist yet).
+    fn refuse_named(&self, out: &Path, flag: &str, shown: &Path) -> Result<()> {
+        if let Some((_, what)) = self.named.iter().find(|(p, _)| p == out) {
+            bail!(
+                "{flag} {} is {what} of this run: refusing to overwrite it",
                 shown.display()
             );
         }
@@ -433,14 +592,14 @@ impl InputIdentity {
     }
 
     /// Refuses an output that the folder input would read as one of its articles.
-    fn refuse_inside(&self, out: &Path, shown: &Path) -> Result<()> {
+    fn refuse_inside(&self, out: &Path, flag: &str, shown: &Path) -> Result<()> {
         for dir in &self.dirs {
             let txt = out
                 .extension()
                 .is_some_and(|x| x.eq_ignore_ascii_case("txt"));
             if txt && out.starts_with(dir) {
                 bail!(
-                    "-o {} is inside the input folder and would be read as an article",
+                    "{flag} {} is inside the input folder and would be read as an article",
                     shown.display()
                 );
             }
@@ -581,8 +740,8 @@ mod tests {
         std::fs::write(&real, "x").unwrap();
         std::os::unix::fs::symlink(&real, d.path().join("link.jsonl")).unwrap();
         let canon = std::fs::canonicalize(&real).unwrap();
-        assert_eq!(resolve(&d.path().join("link.jsonl")).unwrap(), canon);
-        let new = resolve(&d.path().join("new.jsonl")).unwrap();
+        assert_eq!(resolve(&d.path().join("link.jsonl"), "-o").unwrap(), canon);
+        let new = resolve(&d.path().join("new.jsonl"), "-o").unwrap();
         assert_eq!(new, canon.with_file_name("new.jsonl"));
     }
 }

@@ -7,13 +7,15 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use newsmill_report::{read_corpus_path, Format, ReportOptions, Table};
+use newsmill_report::{read_corpus_path, CsvFormulas, ExportOptions, Format, ReportOptions, Table};
+
+use crate::outfile::{InputIdentity, Target};
 
 #[derive(Args)]
 pub struct ReportArgs {
     /// Annotated JSONL (the output of `newsmill annotate`), or - for stdin
     input: PathBuf,
-    /// The HTML file to write
+    /// The HTML file to write; - is stdout
     #[arg(short, long)]
     output: PathBuf,
     /// Show at most N articles in full (0: all); the overview, the article list and the
@@ -42,6 +44,12 @@ pub enum FormatArg {
     Parquet,
 }
 
+#[derive(Copy, Clone, ValueEnum)]
+pub enum CsvFormulasArg {
+    Escape,
+    Keep,
+}
+
 #[derive(Args)]
 pub struct ExportArgs {
     /// Annotated JSONL (the output of `newsmill annotate`), or - for stdin
@@ -56,53 +64,38 @@ pub struct ExportArgs {
     /// The file to write; - is stdout
     #[arg(short, long)]
     output: PathBuf,
+    /// CSV cells (text columns) that begin with =, +, -, @, a tab or a carriage return, which
+    /// a spreadsheet would run as a formula: `escape` puts a single quote (') before them
+    /// (OWASP's advice), `keep` writes them as they are (for tools that are not spreadsheets)
+    #[arg(long, value_enum, default_value_t = CsvFormulasArg::Escape)]
+    csv_formulas: CsvFormulasArg,
     /// No summary on stderr
     #[arg(short, long)]
     quiet: bool,
 }
 
-/// Writes to `path` through a temporary file beside it, renamed into place when complete.
-fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> Result<()>,
-) -> Result<()> {
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".newsmill-partial");
-    let tmp = PathBuf::from(tmp_name);
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let result = write(&mut f).and_then(|()| {
-        f.sync_all()
-            .with_context(|| format!("cannot write {}", tmp.display()))
-    });
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
-}
-
-/// Reads annotated JSONL and writes its report; a message on stderr unless `quiet`.
+/// Reads annotated JSONL and writes its report to `output` (planned with
+/// [`outfile::Target::plan`]); a message on stderr unless `quiet`.
 pub fn write_report_file(
     input: &Path,
-    output: &Path,
+    output: &Target,
     opts: &ReportOptions,
     quiet: bool,
 ) -> Result<()> {
     let t0 = Instant::now();
     let corpus = read_corpus_path(input)?;
     let mut summary = None;
-    write_atomically(output, |f| {
-        summary = Some(newsmill_report::write_report(&corpus, opts, f)?);
-        Ok(())
-    })
-    .with_context(|| format!("cannot write the report {}", output.display()))?;
+    output
+        .write_whole(|f| {
+            summary = Some(newsmill_report::write_report(&corpus, opts, f)?);
+            Ok(())
+        })
+        .with_context(|| format!("cannot write the report {}", output.name()))?;
     if let (false, Some(s)) = (quiet, summary) {
         let left_out = s.articles - s.shown;
-        eprintln!(
+        say!(
             "newsmill: report {}: {} articles ({} shown in full{}), {} error records, {} unreadable lines, in {:.2}s",
-            output.display(),
+            output.name(),
             s.articles,
             s.shown,
             if left_out > 0 {
@@ -118,13 +111,20 @@ pub fn write_report_file(
     Ok(())
 }
 
+/// The output of `report -o` / `export -o`, planned before the input is read: never the input
+/// itself (also through links), locked against a second run on the same file.
+fn plan_output(input: &Path, output: &Path) -> Result<Target> {
+    Target::plan(Some(output), "-o", &InputIdentity::of_file(input))
+}
+
 pub fn run_report(args: ReportArgs) -> Result<ExitCode> {
     let opts = ReportOptions {
         max_articles: args.max_articles,
         title: args.title.clone(),
         ..ReportOptions::default()
     };
-    write_report_file(&args.input, &args.output, &opts, args.quiet)?;
+    let target = plan_output(&args.input, &args.output)?;
+    write_report_file(&args.input, &target, &opts, args.quiet)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -148,34 +148,29 @@ pub fn run_export(args: ExportArgs) -> Result<ExitCode> {
         }
         None => Format::Csv,
     };
+    let target = plan_output(&args.input, &args.output)?;
+    if matches!(target, Target::Stdout)
+        && matches!(format, Format::Parquet)
+        && std::io::IsTerminal::is_terminal(&std::io::stdout())
+    {
+        bail!("refusing to write Parquet to a terminal: use -o FILE");
+    }
     let corpus = read_corpus_path(&args.input)?;
-    let rows = if args.output.as_os_str() == "-" {
-        if matches!(format, Format::Parquet) && std::io::IsTerminal::is_terminal(&std::io::stdout())
-        {
-            bail!("refusing to write Parquet to a terminal: use -o FILE");
-        }
-        newsmill_report::export(
-            &corpus,
-            table,
-            format,
-            std::io::BufWriter::new(std::io::stdout()),
-        )?
-    } else {
-        let mut rows = 0;
-        write_atomically(&args.output, |f| {
-            rows = newsmill_report::export(
-                &corpus,
-                table,
-                format,
-                std::io::BufWriter::with_capacity(1 << 20, f),
-            )?;
+    let options = ExportOptions {
+        csv_formulas: match args.csv_formulas {
+            CsvFormulasArg::Escape => CsvFormulas::Escape,
+            CsvFormulasArg::Keep => CsvFormulas::Keep,
+        },
+    };
+    let mut rows = 0;
+    target
+        .write_whole(|f| {
+            rows = newsmill_report::export_with(&corpus, table, format, &options, f)?;
             Ok(())
         })
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
-        rows
-    };
+        .with_context(|| format!("cannot write {}", target.name()))?;
     if !args.quiet {
-        eprintln!(
+        say!(
             "newsmill: {} rows from {} records in {:.2}s",
             rows,
             corpus.records.len(),

@@ -31,7 +31,7 @@ pub fn cap(
             let by_work = jobs.clamp(1, n as u64) as usize;
             if by_work < n {
                 if explicit {
-                    eprintln!(
+                    say!(
                         "newsmill: warning: --workers {requested}: the input makes at most {jobs} job(s) of up to {} articles, so {by_work} worker(s) start",
                         engine.job_articles
                     );
@@ -46,7 +46,7 @@ pub fn cap(
             let room = (avail / 4 * 3).saturating_sub(shared);
             let by_memory = (room / per_worker.max(1)).max(1) as usize;
             if by_memory < n {
-                eprintln!(
+                say!(
                     "newsmill: warning: {n} workers would need about {} MiB ({} MiB of shared weights, about {} MiB per worker) but {} MiB are available: {by_memory} worker(s) start",
                     (shared + per_worker * n as u64) >> 20,
                     shared >> 20,
@@ -119,7 +119,7 @@ pub fn warn_about_windows(run: &RunArgs, opts: &AnnotateOptions, paths: &ModelPa
     if let Some(positions) = ner.and_then(model_positions) {
         if window > positions {
             if run.window.is_some() {
-                eprintln!(
+                say!(
                     "newsmill: warning: --window {window} is longer than the NER model's {positions} positions (max_position_embeddings): windows of {positions} wordpieces are used"
                 );
             }
@@ -130,7 +130,7 @@ pub fn warn_about_windows(run: &RunArgs, opts: &AnnotateOptions, paths: &ModelPa
     let content = window.saturating_sub(2).max(1);
     let overlap = run.window_overlap();
     if overlap > content / 2 {
-        eprintln!(
+        say!(
             "newsmill: warning: --window-overlap {overlap} is more than half of a window's {content} content wordpieces ({window} less 2 special tokens): an overlap of {} is used",
             content / 2
         );

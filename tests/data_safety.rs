@@ -459,8 +459,13 @@ fn resume_refuses_a_mismatch_before_changing_anything() {
     // another id-less corpus with as many records: same last id `line-11`
     check(&b, &[], "the input is not the same");
     // settings that change the output
-    check(&a, &["--no-text"], "settings");
-    check(&a, &["--tasks", "ner"], "settings");
+    check(&a, &["--no-text"], "text: then true, now false");
+    check(&a, &["--tasks", "ner"], "tasks: then {");
+    check(
+        &a,
+        &["--batch-tokens", "256"],
+        "batch_tokens: then 512, now 256",
+    );
     // no run record: nothing to check against
     let record = dir.path().join("o.jsonl.newsmill.json");
     let saved = std::fs::read(&record).unwrap();
@@ -773,4 +778,230 @@ fn window_options_the_model_cannot_take_are_said() {
     assert!(!stderr(&res).contains("warning"), "{}", stderr(&res));
     let res = run(annotate(&input, &["--tasks", "ner"]), 60);
     assert!(!stderr(&res).contains("warning"), "{}", stderr(&res));
+}
+
+// Issue 22: every output as safe as `annotate -o` ----------------------------------------------
+
+#[test]
+fn report_never_replaces_the_corpus_the_output_or_a_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    write_corpus(&input, 3, 1);
+    let before = std::fs::read(&input).unwrap();
+    let out = dir.path().join("out.jsonl");
+    let hard = dir.path().join("hard.jsonl");
+    std::fs::hard_link(&input, &hard).unwrap();
+    let o = out.to_str().unwrap();
+    // the corpus (also through a hard link), the output (new, then existing), missing folder
+    for (report, want) in [
+        (input.clone(), "is the input itself"),
+        (hard.clone(), "is the input itself"),
+        (out.clone(), "is the annotated output (-o) of this run"),
+        (dir.path().join("missing/r.html"), "not found"),
+    ] {
+        let t0 = Instant::now();
+        let res = run(
+            annotate(&input, &["-o", o, "--report", report.to_str().unwrap()]),
+            60,
+        );
+        assert_eq!(res.status.code(), Some(1), "{report:?}: {}", stderr(&res));
+        assert!(stderr(&res).contains(want), "{report:?}: {}", stderr(&res));
+        assert!(!out.exists(), "refused before any work");
+        assert_eq!(std::fs::read(&input).unwrap(), before);
+        assert!(t0.elapsed() < Duration::from_secs(20));
+    }
+    let res = run(annotate(&input, &["-o", o]), 60);
+    assert_eq!(res.status.code(), Some(0), "{}", stderr(&res));
+    let annotated = std::fs::read(&out).unwrap();
+    let res = run(annotate(&input, &["-o", o, "--report", o]), 60);
+    assert_eq!(res.status.code(), Some(1), "{}", stderr(&res));
+    assert_eq!(std::fs::read(&out).unwrap(), annotated, "annotations kept");
+    // a device node is written, never replaced
+    let node = dir.path().join("n");
+    let c = std::ffi::CString::new(node.to_str().unwrap()).unwrap();
+    // SAFETY: mknod with a valid C string.
+    if unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) } == 0 {
+        let res = run(
+            annotate(&input, &["-o", o, "--report", node.to_str().unwrap()]),
+            60,
+        );
+        assert_eq!(res.status.code(), Some(0), "{}", stderr(&res));
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&node)
+            .unwrap()
+            .file_type()
+            .is_char_device());
+    }
+}
+
+#[test]
+fn a_closed_stderr_leaves_the_run_s_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    write_corpus(&input, 3, 1);
+    let out = dir.path().join("o.jsonl");
+    // stderr into a pipe whose reader went away: the summary line cannot be written
+    let mut c = nm();
+    c.arg("annotate")
+        .arg(&input)
+        .args(["--models", tiny_models().to_str().unwrap()])
+        .args(["-o", out.to_str().unwrap()]);
+    let mut child = c.spawn().unwrap();
+    drop(child.stderr.take());
+    let res = wait_at_most(child, 60);
+    assert_eq!(res.status.code(), Some(0), "{res:?}");
+    assert_eq!(lines_of(&out), 3, "the output was renamed into place");
+    // stderr closed outright
+    let out2 = dir.path().join("o2.jsonl");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' annotate '{}' --models '{}' -o '{}' 2>&-",
+            env!("CARGO_BIN_EXE_newsmill"),
+            input.display(),
+            tiny_models().display(),
+            out2.display()
+        ))
+        .env_remove("NEWSMILL_MODELS")
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(lines_of(&out2), 3);
+}
+
+#[test]
+fn generated_ids_are_unique_across_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    std::fs::write(
+        &a,
+        "{\"text\": \"Putin met Kim.\"}\n{\"id\": \"x\", \"text\": \"Kim.\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        "{\"text\": \"Kim met Putin.\"}\n{\"id\": \"x\", \"text\": \"Putin.\"}\n",
+    )
+    .unwrap();
+    let mut c = nm();
+    c.arg("annotate")
+        .args([&a, &b])
+        .args(["-q", "--models", tiny_models().to_str().unwrap()]);
+    let res = run(c, 60);
+    assert_eq!(res.status.code(), Some(0), "{}", stderr(&res));
+    let recs = records(&res.stdout);
+    let ids: Vec<&str> = recs.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        vec![
+            format!("{}:line-1", a.display()).as_str(),
+            "x",
+            format!("{}:line-1", b.display()).as_str(),
+            "x"
+        ]
+    );
+    // the explicit id repeated in the second input is warned about
+    let warned = recs[3]["warnings"].to_string();
+    assert!(warned.contains("duplicate id `x`"), "{warned}");
+    // one input alone keeps plain line numbers
+    let res = run(annotate(&a, &[]), 60);
+    assert_eq!(records(&res.stdout)[0]["id"], "line-1");
+}
+
+#[test]
+fn zstd_starting_with_a_skippable_frame_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("p.jsonl");
+    write_corpus(&plain, 3, 1);
+    let body = std::fs::read(&plain).unwrap();
+    // as pzstd writes: a skippable frame (magic 0x184D2A50, 4-byte size, payload) first
+    let mut bytes = vec![0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 1, 2, 3, 4];
+    bytes.extend(zstd::encode_all(&body[..], 3).unwrap());
+    let zst = dir.path().join("p.jsonl.zst");
+    std::fs::write(&zst, &bytes).unwrap();
+    let res = run(annotate(&zst, &[]), 60);
+    assert_eq!(res.status.code(), Some(0), "{}", stderr(&res));
+    let ids: Vec<Value> = records(&res.stdout)
+        .iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    assert_eq!(ids, vec!["a0", "a1", "a2"]);
+}
+
+#[test]
+fn inputs_that_give_nothing_or_twice_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    write_corpus(&input, 2, 1);
+    // the same file twice: a warning, read twice
+    let mut c = nm();
+    c.arg("annotate")
+        .args([&input, &input])
+        .args(["--models", tiny_models().to_str().unwrap()]);
+    let res = run(c, 60);
+    assert_eq!(res.status.code(), Some(0), "{}", stderr(&res));
+    assert!(
+        stderr(&res).contains("is given more than once"),
+        "{}",
+        stderr(&res)
+    );
+    assert_eq!(records(&res.stdout).len(), 4);
+    // a folder with JSONL files but no .txt: an error that says what to do
+    let folder = dir.path().join("shards");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::copy(&input, folder.join("part-0.jsonl")).unwrap();
+    let res = run(annotate(&folder, &[]), 60);
+    assert_eq!(res.status.code(), Some(1), "{}", stderr(&res));
+    assert!(
+        stderr(&res).contains("holds no .txt file"),
+        "{}",
+        stderr(&res)
+    );
+    assert!(stderr(&res).contains("*.jsonl"), "{}", stderr(&res));
+}
+
+#[test]
+fn counts_of_zero_are_refused_and_small_budgets_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    write_corpus(&input, 1, 1);
+    for flag in [
+        "--batch-tokens",
+        "--workers",
+        "--job-articles",
+        "--intra-threads",
+    ] {
+        let mut c = nm();
+        c.arg("annotate").arg(&input).args([flag, "0"]);
+        let res = run(c, 60);
+        assert_eq!(res.status.code(), Some(1), "{flag} 0");
+        assert!(
+            stderr(&res).contains("must be at least 1"),
+            "{flag}: {}",
+            stderr(&res)
+        );
+    }
+    let mut c = nm();
+    c.arg("annotate")
+        .arg(&input)
+        .args(["--models", tiny_models().to_str().unwrap()])
+        .args(["--batch-tokens", "10"]);
+    let res = run(c, 60);
+    assert_eq!(res.status.code(), Some(0), "{}", stderr(&res));
+    assert!(
+        stderr(&res).contains("--batch-tokens 10 is below the smallest batch budget: 64 is used"),
+        "{}",
+        stderr(&res)
+    );
+}
+
+#[test]
+fn quiet_int8_prints_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    write_corpus(&input, 2, 1);
+    let res = run(annotate(&input, &["--precision", "int8"]), 60);
+    assert_eq!(res.status.code(), Some(0), "{}", stderr(&res));
+    assert!(stderr(&res).is_empty(), "-q: {}", stderr(&res));
+    assert_eq!(records(&res.stdout).len(), 2);
 }

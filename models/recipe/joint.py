@@ -27,6 +27,7 @@ import math
 import random
 import sys
 import time
+import unicodedata
 from pathlib import Path
 
 import torch
@@ -84,8 +85,30 @@ def is_abbreviation(word):
     return word in ABBR
 
 
+def is_space(c):
+    """newsmill-text's `is_space`: white space and the zero-width space (U+200B)."""
+    return c.isspace() or c == "\u200b"
+
+
+def is_format(c):
+    """newsmill-text's `is_format`: a Unicode format character (Cf) other than U+200B."""
+    return c != "\u200b" and unicodedata.category(c) == "Cf"
+
+
+def trim_format(text, start, end):
+    while start < end and is_format(text[start]):
+        start += 1
+    while end > start and is_format(text[end - 1]):
+        end -= 1
+    return start, end
+
+
 def split_token(text, start, end, out):
+    start, end = trim_format(text, start, end)
     while start < end:
+        start, end = trim_format(text, start, end)
+        if start >= end:
+            break
         c = text[start]
         if c in OPENERS and end - start > 1:
             out.append((start, start + 1))
@@ -94,6 +117,7 @@ def split_token(text, start, end, out):
             break
     tail = []
     while True:
+        start, end = trim_format(text, start, end)
         word = text[start:end]
         if len(word) <= 1:
             break
@@ -118,7 +142,7 @@ def split_words(text):
     """Character spans of the words of `text` (newsmill's CoNLL-style splitting)."""
     out, st = [], None
     for i, c in enumerate(text + " "):
-        if c.isspace():
+        if is_space(c):
             if st is not None:
                 split_token(text, st, i, out)
                 st = None

@@ -87,6 +87,8 @@ pub enum InputError {
     },
     #[error("stdin (`-`) can only be the one input")]
     StdinAmongMany,
+    #[error("input folder {folder} holds no .txt file, so it gives no article{hint}")]
+    NoText { folder: PathBuf, hint: String },
 }
 
 /// The shared count of input bytes read so far (compressed bytes for compressed inputs), for
@@ -132,6 +134,73 @@ impl Source {
             1 => Ok(sources.remove(0)),
             _ => Ok(Source::Many(sources)),
         }
+    }
+
+    /// Checks the inputs before anything is read: a folder that holds no `.txt` file is an
+    /// error (it would give no record, silently); returns a warning for each file or folder
+    /// given more than once (it is read, and annotated, once per mention).
+    pub fn check(&self) -> Result<Vec<String>, InputError> {
+        use std::os::unix::fs::MetadataExt;
+        let mut warnings = Vec::new();
+        let mut seen: Vec<((u64, u64), String)> = Vec::new();
+        for part in self.parts() {
+            let path = match part {
+                Source::Jsonl(p) | Source::Dir(p) => p,
+                Source::Stdin | Source::Many(_) => continue,
+            };
+            if let Source::Dir(dir) = part {
+                let mut others = 0usize;
+                let mut has_txt = false;
+                for e in walker(dir).into_iter().flatten() {
+                    if !e.file_type().is_file() {
+                        continue;
+                    }
+                    if is_txt(e.path()) {
+                        has_txt = true;
+                        break;
+                    }
+                    let name = e.file_name().to_string_lossy().to_ascii_lowercase();
+                    if [".jsonl", ".json", ".gz", ".zst", ".zstd"]
+                        .iter()
+                        .any(|x| name.ends_with(x))
+                    {
+                        others += 1;
+                    }
+                }
+                if !has_txt {
+                    let hint = if others > 0 {
+                        format!(
+                            " (it holds {others} JSONL or compressed file(s): name them as inputs, e.g. '{}/*.jsonl')",
+                            dir.display().to_string().trim_end_matches('/')
+                        )
+                    } else {
+                        String::new()
+                    };
+                    return Err(InputError::NoText {
+                        folder: dir.clone(),
+                        hint,
+                    });
+                }
+            }
+            let Ok(meta) = std::fs::metadata(path) else {
+                continue;
+            };
+            if !meta.is_file() && !meta.is_dir() {
+                continue; // a FIFO or /dev/fd/N: each is its own stream
+            }
+            let key = (meta.dev(), meta.ino());
+            let name = path.display().to_string();
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+                warnings.push(if *first == name {
+                    format!("input {name} is given more than once: it is read (and annotated) each time")
+                } else {
+                    format!("input {name} is the same as {first}: it is read (and annotated) each time")
+                });
+            } else {
+                seen.push((key, name));
+            }
+        }
+        Ok(warnings)
     }
 
     /// The inputs this source reads, in order (itself, or the parts of [`Source::Many`]).
@@ -220,7 +289,19 @@ impl Source {
         stop: Option<&'static AtomicBool>,
         bytes_read: Option<BytesRead>,
     ) -> std::io::Result<Box<dyn Iterator<Item = Item> + Send>> {
-        let counter = bytes_read.unwrap_or_default();
+        self.open_part(fields, stop, bytes_read.unwrap_or_default(), false)
+    }
+
+    /// Opens one input; `in_many`: it is one of several inputs of a run, so the ids newsmill
+    /// makes from line numbers name it (`NAME:line-N`).
+    fn open_part(
+        &self,
+        fields: Fields,
+        stop: Option<&'static AtomicBool>,
+        counter: BytesRead,
+        in_many: bool,
+    ) -> std::io::Result<Box<dyn Iterator<Item = Item> + Send>> {
+        let prefix = in_many.then(|| self.name().trim_end_matches('/').to_string());
         Ok(match self {
             Source::Jsonl(p) => {
                 if std::fs::metadata(p)?.is_dir() {
@@ -230,15 +311,20 @@ impl Source {
                     ));
                 }
                 let name = p.display().to_string();
-                Box::new(JsonlReader::new(
-                    open_stream(Box::new(File::open(p)?), &name, Some(p), counter)?,
-                    fields,
-                ))
+                Box::new(
+                    JsonlReader::new(
+                        open_stream(Box::new(File::open(p)?), &name, Some(p), counter)?,
+                        fields,
+                    )
+                    .with_id_prefix(prefix),
+                )
             }
             Source::Stdin => Box::new(JsonlReader::new(
                 open_stream(Box::new(std::io::stdin()), "standard input", None, counter)?,
                 fields,
             )),
+            // a folder's ids are its files' paths, chosen by the user as ids are: kept as
+            // they are (a path repeated across inputs is warned about as a duplicate id)
             Source::Dir(p) => Box::new(DirReader::new(p)?.with_stop(stop).with_counter(counter)),
             Source::Many(v) => {
                 let mut chain = Chain {
@@ -248,13 +334,11 @@ impl Source {
                     stop,
                     counter,
                     seq: 0,
+                    seen: HashSet::new(),
                 };
                 if let Some(first) = chain.rest.next() {
-                    let it = first.open_counted(
-                        chain.fields.clone(),
-                        stop,
-                        Some(chain.counter.clone()),
-                    )?;
+                    let it =
+                        first.open_part(chain.fields.clone(), stop, chain.counter.clone(), true)?;
                     chain.current = Some((first, it));
                 }
                 Box::new(chain)
@@ -341,12 +425,19 @@ pub enum Compression {
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 
+/// A zstd skippable frame's magic number, 0x184D2A50..=0x184D2A5F (little-endian): `pzstd`
+/// and seekable-format writers start their files with one; `zstd -d` skips it, and so does
+/// the decoder.
+fn is_skippable_frame(head: &[u8]) -> bool {
+    head.len() >= 4 && head[0] & 0xF0 == 0x50 && head[1..4] == [0x2A, 0x4D, 0x18]
+}
+
 impl Compression {
     /// From the first bytes of a stream.
     pub fn sniff(head: &[u8]) -> Compression {
         if head.starts_with(GZIP_MAGIC) {
             Compression::Gzip
-        } else if head.starts_with(ZSTD_MAGIC) {
+        } else if head.starts_with(ZSTD_MAGIC) || is_skippable_frame(head) {
             Compression::Zstd
         } else {
             Compression::None
@@ -534,6 +625,9 @@ struct Chain {
     stop: Option<&'static AtomicBool>,
     counter: BytesRead,
     seq: u64,
+    /// Digests of the ids of every input so far: a duplicate across inputs is warned about
+    /// too (each reader warns about its own).
+    seen: HashSet<u128>,
 }
 
 impl Iterator for Chain {
@@ -552,6 +646,13 @@ impl Iterator for Chain {
                             if let Some(p) = prefix {
                                 a.record = format!("{p} {}", a.record);
                             }
+                            let dup = !self.seen.insert(id_digest(&a.id));
+                            if dup && !a.warnings.iter().any(|w| w.starts_with("duplicate id")) {
+                                a.warnings.push(format!(
+                                    "duplicate id `{}`: a record of an earlier input has the same id",
+                                    a.id
+                                ));
+                            }
                         }
                         Err(b) => {
                             b.seq = seq;
@@ -565,7 +666,7 @@ impl Iterator for Chain {
                 self.current = None;
             }
             let next = self.rest.next()?;
-            match next.open_counted(self.fields.clone(), self.stop, Some(self.counter.clone())) {
+            match next.open_part(self.fields.clone(), self.stop, self.counter.clone(), true) {
                 Ok(it) => self.current = Some((next, it)),
                 Err(e) => {
                     let seq = self.seq;
@@ -614,6 +715,9 @@ pub struct JsonlReader<R> {
     /// A read error ended the input: a stream that failed once is not read again (a read
     /// error that never clears would otherwise give error records forever).
     failed: bool,
+    /// Put before the ids made from line numbers (`NAME:line-N`), when several inputs are
+    /// read as one corpus: generated ids stay unique in the run.
+    id_prefix: Option<String>,
 }
 
 /// Two hash passes with different prefixes (std's `DefaultHasher`, fixed keys): a 128-bit
@@ -639,7 +743,14 @@ impl<R: BufRead> JsonlReader<R> {
             seen: HashSet::new(),
             buf: Vec::new(),
             failed: false,
+            id_prefix: None,
         }
+    }
+
+    /// Ids made from line numbers become `PREFIX:line-N` (several inputs in one run).
+    pub fn with_id_prefix(mut self, prefix: Option<String>) -> Self {
+        self.id_prefix = prefix;
+        self
     }
 
     fn parse(&mut self, seq: u64, record: String) -> Item {
@@ -697,7 +808,10 @@ impl<R: BufRead> JsonlReader<R> {
                 "no `{}` field: id set to the line number",
                 self.fields.id
             ));
-            format!("line-{}", self.line)
+            match &self.id_prefix {
+                Some(p) => format!("{p}:line-{}", self.line),
+                None => format!("line-{}", self.line),
+            }
         });
         let text = match obj.get(&self.fields.text) {
             Some(Value::String(s)) => s.clone(),

@@ -382,22 +382,63 @@ fn error_row(line: usize, status: &str, id: Option<&str>, kind: &str, message: &
     row
 }
 
-/// Writes `table` of `corpus` in `format`; returns the number of rows.
+/// What a CSV cell that a spreadsheet would run as a formula becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CsvFormulas {
+    /// A text cell beginning with `=`, `+`, `-`, `@`, a tab or a carriage return gets a single
+    /// quote (`'`) before it (OWASP's advice against CSV injection); numbers are untouched.
+    #[default]
+    Escape,
+    /// Cells are written as they are.
+    Keep,
+}
+
+/// How tables are written.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    pub csv_formulas: CsvFormulas,
+}
+
+/// Writes `table` of `corpus` in `format` with the default [`ExportOptions`]; returns the
+/// number of rows.
 pub fn export<W: Write + Send>(
     corpus: &Corpus,
     table: Table,
     format: Format,
     out: W,
 ) -> Result<usize, ReportError> {
+    export_with(corpus, table, format, &ExportOptions::default(), out)
+}
+
+/// Writes `table` of `corpus` in `format`; returns the number of rows.
+pub fn export_with<W: Write + Send>(
+    corpus: &Corpus,
+    table: Table,
+    format: Format,
+    options: &ExportOptions,
+    out: W,
+) -> Result<usize, ReportError> {
     let frame = build(corpus, table);
     match format {
-        Format::Csv => write_csv(&frame, out)?,
+        Format::Csv => write_csv(&frame, options.csv_formulas, out)?,
         Format::Parquet => write_parquet(&frame, out)?,
     }
     Ok(frame.rows)
 }
 
-fn write_csv<W: Write>(frame: &Frame, out: W) -> Result<(), ReportError> {
+/// A text cell as written to CSV: with `Escape`, a cell that a spreadsheet would read as a
+/// formula gets a leading single quote.
+fn csv_text(v: &Option<String>, formulas: CsvFormulas) -> String {
+    let Some(v) = v else { return String::new() };
+    let risky = v.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && formulas == CsvFormulas::Escape {
+        format!("'{v}")
+    } else {
+        v.clone()
+    }
+}
+
+fn write_csv<W: Write>(frame: &Frame, formulas: CsvFormulas, out: W) -> Result<(), ReportError> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(columns(frame.table).iter().map(|(n, _)| *n))?;
     let mut record: Vec<String> = Vec::with_capacity(frame.cols.len());
@@ -405,7 +446,7 @@ fn write_csv<W: Write>(frame: &Frame, out: W) -> Result<(), ReportError> {
         record.clear();
         for c in &frame.cols {
             record.push(match c {
-                Col::S(v) => v[r].clone().unwrap_or_default(),
+                Col::S(v) => csv_text(&v[r], formulas),
                 Col::I(v) => v[r].map(|x| x.to_string()).unwrap_or_default(),
                 Col::F(v) => v[r].map(|x| x.to_string()).unwrap_or_default(),
             });

@@ -8,7 +8,7 @@ pub mod export;
 pub mod html;
 pub mod read;
 
-pub use export::{export, Format, Table};
+pub use export::{export, export_with, CsvFormulas, ExportOptions, Format, Table};
 pub use html::{write_report, ReportOptions, ReportSummary};
 pub use read::{read_corpus, read_corpus_path, Corpus, Record};
 

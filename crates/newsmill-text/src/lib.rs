@@ -17,5 +17,5 @@ pub use encode::{pad_batch, Batch, Encoded, Window, Windowing, WordpieceEncoder}
 pub use error::TextError;
 pub use offsets::CharIndex;
 pub use roles::{page_roles, Repeated, Role};
-pub use sentences::{segment, Span};
+pub use sentences::{is_format, is_space, segment, Span};
 pub use words::split_words;

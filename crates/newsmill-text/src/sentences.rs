@@ -11,6 +11,12 @@
 //!    suffixes ("U.S.", "Inc.") do only before a word that usually starts a sentence
 //!    ("... in the U.S. The visit").
 //! 3. Sentences are trimmed of white space; empty ones are dropped.
+//!
+//! "White space" is every Unicode `White_Space` character and the zero-width space (U+200B)
+//! ([`is_space`]); a line break is any of `\n`, `\r`, `\v`, `\f`, U+0085, U+2028, U+2029.
+//! Other format characters (Unicode Cf: soft hyphen, zero-width joiners, word joiner, BOM,
+//! direction marks; [`is_format`]) are transparent: never at the edge of a sentence or word,
+//! kept inside a word ("Ber\u{AD}lin" is one word; the tokenizer drops them).
 
 /// A byte range `[start, end)` into the text it was made from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,6 +38,36 @@ impl Span {
     pub fn slice<'a>(&self, text: &'a str) -> &'a str {
         &text[self.start..self.end]
     }
+}
+
+/// White space for the splitters: Unicode `White_Space` and the zero-width space (U+200B),
+/// which marks a word break.
+pub fn is_space(c: char) -> bool {
+    c.is_whitespace() || c == '\u{200B}'
+}
+
+/// A Unicode format character (general category Cf) other than U+200B: soft hyphen,
+/// zero-width (non-)joiner, word joiner, BOM, direction marks and the like. Never at the edge
+/// of a word or sentence.
+pub fn is_format(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2
+        | 0x180E | 0x200C..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F
+        | 0xFEFF | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F
+        | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
+}
+
+/// White space or a format character: what sentences and words are trimmed of.
+pub(crate) fn is_gap(c: char) -> bool {
+    is_space(c) || is_format(c)
+}
+
+/// A line break: ends a line for the segmenter and the page roles.
+pub(crate) fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r' | '\u{000B}' | '\u{000C}' | '\u{0085}' | '\u{2028}' | '\u{2029}'
+    )
 }
 
 /// Abbreviations whose period never ends a sentence (compared lower-cased, without the period).
@@ -113,7 +149,7 @@ pub(crate) fn blocks(text: &str) -> Vec<Span> {
     let mut lines = Vec::new();
     let mut start = 0;
     for (i, c) in text.char_indices() {
-        if c == '\n' || c == '\r' || c == '\u{2028}' || c == '\u{2029}' {
+        if is_line_break(c) {
             lines.push(Span::new(start, i));
             start = i + c.len_utf8();
         }
@@ -123,14 +159,14 @@ pub(crate) fn blocks(text: &str) -> Vec<Span> {
     let mut blocks: Vec<Span> = Vec::new();
     let mut prev_nonempty = false;
     for line in lines {
-        let body = line.slice(text).trim();
+        let body = line.slice(text).trim_matches(is_gap);
         if body.is_empty() {
             prev_nonempty = false;
             continue;
         }
         if prev_nonempty {
             let last = blocks.last_mut().expect("a previous block exists");
-            let prev = last.slice(text).trim_end();
+            let prev = last.slice(text).trim_end_matches(is_gap);
             let ends_open = prev
                 .chars()
                 .last()
@@ -158,20 +194,23 @@ fn split_block(text: &str, block: Span, out: &mut Vec<Span>) {
             i += 1;
             continue;
         }
-        // run of terminals and closers
+        // run of terminals and closers (format characters among them are transparent)
         let mut j = i + 1;
-        while j < chars.len() && (TERMINALS.contains(&chars[j].1) || CLOSERS.contains(&chars[j].1))
+        while j < chars.len()
+            && (TERMINALS.contains(&chars[j].1)
+                || CLOSERS.contains(&chars[j].1)
+                || is_format(chars[j].1))
         {
             j += 1;
         }
         let end_byte = if j < chars.len() { chars[j].0 } else { s.len() };
-        if j < chars.len() && !chars[j].1.is_whitespace() {
+        if j < chars.len() && !is_space(chars[j].1) {
             i = j;
             continue;
         }
         // next word
         let mut k = j;
-        while k < chars.len() && chars[k].1.is_whitespace() {
+        while k < chars.len() && is_gap(chars[k].1) {
             k += 1;
         }
         if k >= chars.len() {
@@ -181,7 +220,7 @@ fn split_block(text: &str, block: Span, out: &mut Vec<Span>) {
         let next_first = chars[k].1;
         let boundary = if next_first.is_lowercase() {
             false
-        } else if c == '.' && j == i + 1 {
+        } else if c == '.' && chars[i + 1..j].iter().all(|&(_, f)| is_format(f)) {
             period_ends_sentence(s, chars[i].0, next_word)
         } else {
             true
@@ -198,7 +237,7 @@ fn split_block(text: &str, block: Span, out: &mut Vec<Span>) {
 /// The word (up to white space) starting at byte `at` of `s`, stripped of opening quotes.
 fn word_at(s: &str, at: usize) -> &str {
     let rest = &s[at..];
-    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    let end = rest.find(is_space).unwrap_or(rest.len());
     rest[..end].trim_start_matches(['"', '\'', '“', '‘', '(', '['])
 }
 
@@ -206,10 +245,10 @@ fn word_at(s: &str, at: usize) -> &str {
 fn period_ends_sentence(s: &str, dot: usize, next_word: &str) -> bool {
     let before = &s[..dot];
     let word_start = before
-        .rfind(|c: char| c.is_whitespace() || c == '(' || c == '"' || c == '“')
+        .rfind(|c: char| is_space(c) || c == '(' || c == '"' || c == '“')
         .map(|p| p + before[p..].chars().next().map_or(1, char::len_utf8))
         .unwrap_or(0);
-    let word = &before[word_start..];
+    let word = before[word_start..].trim_start_matches(is_format);
     if word.is_empty() {
         return true;
     }
@@ -234,8 +273,8 @@ fn period_ends_sentence(s: &str, dot: usize, next_word: &str) -> bool {
 
 fn push_trimmed(text: &str, start: usize, end: usize, out: &mut Vec<Span>) {
     let piece = &text[start..end];
-    let lead = piece.len() - piece.trim_start().len();
-    let trail = piece.len() - piece.trim_end().len();
+    let lead = piece.len() - piece.trim_start_matches(is_gap).len();
+    let trail = piece.len() - piece.trim_end_matches(is_gap).len();
     if lead + trail < piece.len() {
         out.push(Span::new(start + lead, end - trail));
     }

@@ -1,9 +1,11 @@
 //! Splits a sentence into words the way CoNLL-2003 (the NER training data) tokenizes: on white
 //! space, with opening and closing punctuation, sentence-final periods, possessive `'s` and
 //! `n't` split off, and every CJK ideograph a word of its own. Abbreviations keep their period
-//! ("U.S.", "Mr.").
+//! ("U.S.", "Mr."). White space is [`is_space`] (Unicode white space and U+200B); format
+//! characters ([`is_format`]: soft hyphen, joiners, BOM) are never at a word's edge but stay
+//! inside a word.
 
-use crate::sentences::Span;
+use crate::sentences::{is_format, is_space, Span};
 
 const OPENERS: &[char] = &['"', '\'', '(', '[', '{', '“', '‘', '«', '<'];
 const CLOSERS: &[char] = &[
@@ -16,7 +18,7 @@ pub fn split_words(text: &str, span: Span) -> Vec<Span> {
     let s = span.slice(text);
     let mut tok_start: Option<usize> = None;
     for (i, c) in s.char_indices().chain(std::iter::once((s.len(), ' '))) {
-        if c.is_whitespace() {
+        if is_space(c) {
             if let Some(st) = tok_start.take() {
                 split_token(text, span.start + st, span.start + i, &mut out);
             }
@@ -38,10 +40,22 @@ fn is_cjk(c: char) -> bool {
         | 0x20000..=0x2FA1F | 0x3000..=0x303F | 0xFF00..=0xFFEF)
 }
 
+/// `[start, end)` without the format characters at its edges.
+fn trim_format(text: &str, start: &mut usize, end: &mut usize) {
+    let piece = &text[*start..*end];
+    let trimmed = piece.trim_start_matches(is_format);
+    *start += piece.len() - trimmed.len();
+    *end = *start + trimmed.trim_end_matches(is_format).len();
+}
+
 fn split_token(text: &str, mut start: usize, mut end: usize, out: &mut Vec<Span>) {
+    trim_format(text, &mut start, &mut end);
     // leading openers, one word each
     while start < end {
-        let c = text[start..end].chars().next().expect("non-empty");
+        trim_format(text, &mut start, &mut end);
+        let Some(c) = text[start..end].chars().next() else {
+            break;
+        };
         if OPENERS.contains(&c) && end - start > c.len_utf8() {
             out.push(Span::new(start, start + c.len_utf8()));
             start += c.len_utf8();
@@ -52,6 +66,7 @@ fn split_token(text: &str, mut start: usize, mut end: usize, out: &mut Vec<Span>
     // trailing closers, periods, possessives: collected right to left
     let mut tail: Vec<Span> = Vec::new();
     loop {
+        trim_format(text, &mut start, &mut end);
         let word = &text[start..end];
         let Some(c) = word.chars().last() else { break };
         if word.chars().count() <= 1 {
