@@ -6,6 +6,8 @@ use newsmill_ner::{Entity, PreparedText};
 use newsmill_stance::{find_targets, Scored};
 use newsmill_text::{page_roles, segment, Repeated, Role, Span};
 
+use newsmill_schema::ErrorKind;
+
 use crate::input::{Article, BadRecord, Item};
 use crate::joint::{JointModels, JointText};
 use crate::models::{no_models, predict, run_plan, Models};
@@ -73,7 +75,7 @@ pub(crate) struct Work {
     pub(crate) sentiments: Vec<Option<Scored>>,
     pub(crate) stances: Vec<Option<Scored>>,
     pub(crate) target_stances: Vec<Option<Scored>>,
-    pub(crate) failed: Option<(&'static str, String)>,
+    pub(crate) failed: Option<(ErrorKind, String)>,
 }
 
 /// Annotates a group of items and returns their output lines in input order.
@@ -181,14 +183,14 @@ fn run_models(models: &Models, work: &mut [Work], opts: &AnnotateOptions, stats:
                 run_models(models, std::slice::from_mut(w), opts, stats);
             }
         }
-        Ok(Err(e)) => work[0].failed = Some(("model", e.to_string())),
+        Ok(Err(e)) => work[0].failed = Some((ErrorKind::Model, e.to_string())),
         Err(p) => {
             let msg = p
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "internal error".into());
-            work[0].failed = Some(("internal", msg));
+            work[0].failed = Some((ErrorKind::Internal, msg));
         }
     }
 }

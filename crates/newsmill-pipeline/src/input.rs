@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use newsmill_schema::ErrorKind;
 use serde_json::Value;
 
 /// One article to annotate.
@@ -29,7 +30,7 @@ pub struct BadRecord {
     pub seq: u64,
     pub id: Option<String>,
     pub record: String,
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
@@ -681,7 +682,7 @@ impl Iterator for Chain {
                         seq,
                         id: None,
                         record: name,
-                        kind: "io",
+                        kind: ErrorKind::Io,
                         message,
                     }));
                 }
@@ -766,19 +767,25 @@ impl<R: BufRead> JsonlReader<R> {
             Err(e) => {
                 return Err(bad(
                     None,
-                    "invalid_utf8",
+                    ErrorKind::InvalidUtf8,
                     format!("line is not valid UTF-8 (byte {})", e.valid_up_to()),
                 ))
             }
         };
         let v: Value = match serde_json::from_str(line) {
             Ok(v) => v,
-            Err(e) => return Err(bad(None, "invalid_json", format!("malformed JSON: {e}"))),
+            Err(e) => {
+                return Err(bad(
+                    None,
+                    ErrorKind::InvalidJson,
+                    format!("malformed JSON: {e}"),
+                ))
+            }
         };
         let Some(obj) = v.as_object() else {
             return Err(bad(
                 None,
-                "invalid_json",
+                ErrorKind::InvalidJson,
                 "line is JSON but not an object".into(),
             ));
         };
@@ -795,7 +802,7 @@ impl<R: BufRead> JsonlReader<R> {
             Some(other) => {
                 return Err(bad(
                     None,
-                    "bad_field",
+                    ErrorKind::BadField,
                     format!(
                         "field `{}` must be a string or number, found {other}",
                         self.fields.id
@@ -818,14 +825,14 @@ impl<R: BufRead> JsonlReader<R> {
             Some(Value::Null) | None => {
                 return Err(bad(
                     Some(id),
-                    "missing_field",
+                    ErrorKind::MissingField,
                     format!("no `{}` field", self.fields.text),
                 ))
             }
             Some(other) => {
                 return Err(bad(
                     Some(id),
-                    "bad_field",
+                    ErrorKind::BadField,
                     format!(
                         "field `{}` must be a string, found {}",
                         self.fields.text,
@@ -893,7 +900,7 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
                         seq,
                         id: None,
                         record,
-                        kind: "io",
+                        kind: ErrorKind::Io,
                         message: format!("read error, the input ends here: {e}"),
                     }));
                 }
@@ -982,7 +989,7 @@ impl DirReader {
         rel.to_string_lossy().replace('\\', "/")
     }
 
-    fn bad(&mut self, path: &Path, strip_ext: bool, kind: &'static str, message: String) -> Item {
+    fn bad(&mut self, path: &Path, strip_ext: bool, kind: ErrorKind, message: String) -> Item {
         let seq = self.seq;
         self.seq += 1;
         Err(BadRecord {
@@ -1002,11 +1009,11 @@ impl DirReader {
                 return self.bad(
                     path,
                     true,
-                    "not_a_file",
+                    ErrorKind::NotAFile,
                     "not a regular file (a FIFO, socket or device): not read".into(),
                 )
             }
-            Err(e) => return self.bad(path, true, "io", e.to_string()),
+            Err(e) => return self.bad(path, true, ErrorKind::Io, e.to_string()),
         }
         self.counter
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -1076,7 +1083,7 @@ impl Iterator for DirReader {
                     return Some(self.bad(
                         &path,
                         true,
-                        "not_a_file",
+                        ErrorKind::NotAFile,
                         "not a regular file (a FIFO, socket or device): not read".into(),
                     ));
                 }
@@ -1088,24 +1095,24 @@ impl Iterator for DirReader {
                             continue;
                         };
                         let msg = format!("cannot read folder: {e}");
-                        return Some(self.bad(&folder, false, "io", msg));
+                        return Some(self.bad(&folder, false, ErrorKind::Io, msg));
                     };
                     if let Some(ancestor) = e.loop_ancestor() {
                         let msg = format!(
                             "symlink loop: leads back to {}; not followed",
                             ancestor.display()
                         );
-                        return Some(self.bad(&path, false, "symlink_loop", msg));
+                        return Some(self.bad(&path, false, ErrorKind::SymlinkLoop, msg));
                     }
                     let reason = e
                         .io_error()
                         .map_or_else(|| e.to_string(), ToString::to_string);
                     if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
                         let msg = format!("cannot read folder: {reason}");
-                        return Some(self.bad(&path, false, "io", msg));
+                        return Some(self.bad(&path, false, ErrorKind::Io, msg));
                     }
                     if is_txt(&path) {
-                        return Some(self.bad(&path, true, "io", reason));
+                        return Some(self.bad(&path, true, ErrorKind::Io, reason));
                     }
                     // an unreadable entry that would not have been read anyway (a broken
                     // link named x.md): nothing to report
@@ -1134,14 +1141,20 @@ mod tests {
             ("a", "Hello.", Some("T"), 0)
         );
         let e = items[1].as_ref().unwrap_err();
-        assert_eq!((e.kind, e.record.as_str()), ("invalid_json", "line 3"));
+        assert_eq!(
+            (e.kind, e.record.as_str()),
+            (ErrorKind::InvalidJson, "line 3")
+        );
         assert_eq!(items[2].as_ref().unwrap().id, "7");
         let e = items[3].as_ref().unwrap_err();
-        assert_eq!(e.kind, "bad_field");
+        assert_eq!(e.kind, ErrorKind::BadField);
         let e = items[4].as_ref().unwrap_err();
-        assert_eq!((e.kind, e.id.as_deref()), ("missing_field", Some("b")));
-        assert_eq!(items[5].as_ref().unwrap_err().kind, "invalid_json");
-        assert_eq!(items[6].as_ref().unwrap_err().kind, "invalid_utf8");
+        assert_eq!(
+            (e.kind, e.id.as_deref()),
+            (ErrorKind::MissingField, Some("b"))
+        );
+        assert_eq!(items[5].as_ref().unwrap_err().kind, ErrorKind::InvalidJson);
+        assert_eq!(items[6].as_ref().unwrap_err().kind, ErrorKind::InvalidUtf8);
         let dup = items[7].as_ref().unwrap();
         assert_eq!(dup.text, "again");
         assert!(dup.warnings[0].contains("duplicate id"));
@@ -1178,7 +1191,7 @@ mod tests {
         assert_eq!(items.len(), 2, "one record, one error, then the end");
         assert_eq!(items[0].as_ref().unwrap().id, "a");
         let e = items[1].as_ref().unwrap_err();
-        assert_eq!(e.kind, "io");
+        assert_eq!(e.kind, ErrorKind::Io);
         assert!(e.message.contains("the input ends here"));
         // a stream whose first read fails is an error of the whole input
         assert!(probe(BufReader::new(FailsAfter(b""))).is_err());
@@ -1296,7 +1309,7 @@ mod tests {
                 Ok(items) => {
                     assert!(items.len() <= 2001);
                     let last = items.last().unwrap().as_ref().unwrap_err();
-                    assert_eq!(last.kind, "io", "{name}");
+                    assert_eq!(last.kind, ErrorKind::Io, "{name}");
                     last.message.clone()
                 }
             };

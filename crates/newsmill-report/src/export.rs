@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float32Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-use newsmill_pipeline::output::ArticleOut;
-use newsmill_stance::Scored;
+use newsmill_schema::ArticleOut;
+use newsmill_schema::Scored;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -350,7 +350,7 @@ fn build(corpus: &Corpus, table: Table) -> Frame {
                 *line,
                 "error",
                 error.id.as_deref(),
-                &error.error.kind,
+                error.error.kind.as_str(),
                 &error.error.message,
             )),
             (Table::Articles, Record::Unreadable { line, message }) => frame.push(error_row(

@@ -9,8 +9,8 @@ use std::io::Write;
 
 use askama::Template;
 use base64::Engine as _;
-use newsmill_pipeline::output::{ArticleOut, ErrorOut};
-use newsmill_stance::Scored;
+use newsmill_schema::Scored;
+use newsmill_schema::{ArticleOut, ErrorOut};
 use sha2::{Digest, Sha256};
 
 use crate::read::{Corpus, Record};
@@ -592,7 +592,7 @@ fn error_row(line: usize, e: &ErrorOut) -> ProblemRow {
     ProblemRow {
         line,
         id: e.id.as_deref().map(visible).unwrap_or_else(|| "—".into()),
-        kind: visible(&e.error.kind),
+        kind: visible(e.error.kind.as_str()),
         message: format!("{} ({})", visible(&e.error.message), visible(&e.record)),
         anchor: None,
     }

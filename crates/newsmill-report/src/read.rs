@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use newsmill_pipeline::output::{ArticleOut, ErrorOut};
+use newsmill_schema::{ArticleOut, ErrorOut};
 
 use crate::ReportError;
 

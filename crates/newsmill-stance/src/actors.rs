@@ -26,7 +26,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::Scored;
+use crate::{Actor, Scored};
 
 /// A mention to group: surface text, label, character offset, stance probabilities (label
 /// names and values) when scored.
@@ -36,24 +36,6 @@ pub struct Mention<'a> {
     pub label: &'a str,
     pub start: usize,
     pub stance: Option<&'a Scored>,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Actor {
-    pub name: String,
-    pub label: String,
-    /// Number of mentions.
-    pub mentions: usize,
-    /// Character offset of the first mention.
-    pub first: usize,
-    /// Indices of the mentions (into the list given to [`group_actors`]).
-    pub mention_ids: Vec<usize>,
-    /// Mean stance over the mentions that have one.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub stance: Option<Scored>,
-    /// Mentions per stance label.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
-    pub stance_counts: BTreeMap<String, usize>,
 }
 
 const TITLES: &[&str] = &[

@@ -4,10 +4,10 @@
 mod actors;
 mod targets;
 
-pub use actors::{group_actors, mean_stance, Actor, Mention};
+pub use actors::{group_actors, mean_stance, Mention};
+pub use newsmill_schema::Actor;
 pub use targets::find_targets;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use newsmill_model::{Classifier, Compute, Head, ModelError};
@@ -22,36 +22,8 @@ pub enum StanceError {
     Text(#[from] newsmill_text::TextError),
 }
 
-/// A classification: the most probable label, its probability, and every label's probability.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Scored {
-    pub label: String,
-    pub score: f32,
-    pub probs: BTreeMap<String, f32>,
-}
-
-impl Scored {
-    pub fn from_probs(labels: &[String], probs: &[f32]) -> Scored {
-        let mut best = 0;
-        for (i, &p) in probs.iter().enumerate() {
-            if p > probs[best] {
-                best = i;
-            }
-        }
-        Scored {
-            label: labels
-                .get(best)
-                .map(|l| l.to_lowercase())
-                .unwrap_or_default(),
-            score: probs.get(best).copied().unwrap_or(0.0),
-            probs: labels
-                .iter()
-                .zip(probs)
-                .map(|(l, &p)| (l.to_lowercase(), p))
-                .collect(),
-        }
-    }
-}
+/// A classification (an output type: newsmill-schema).
+pub use newsmill_schema::Scored;
 
 /// Characters of sentence context kept around a stance target (the model's 512 positions are
 /// never reached by news sentences this long).

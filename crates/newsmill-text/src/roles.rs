@@ -23,29 +23,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-use serde::{Deserialize, Serialize};
-
 use crate::sentences::{blocks, Span};
 
-/// What a sentence is on the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Title,
-    #[default]
-    Body,
-    Boilerplate,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Title => "title",
-            Role::Body => "body",
-            Role::Boilerplate => "boilerplate",
-        }
-    }
-}
+/// What a sentence is on the page (an output type: newsmill-schema).
+pub use newsmill_schema::Role;
 
 /// The furniture phrases and stamp words (`furniture.txt`, one list per section).
 struct Phrases {
