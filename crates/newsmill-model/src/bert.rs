@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use tch::{Kind, Tensor};
 
-use crate::model::Head;
+use crate::config::Head;
 
 enum Linear {
     F32 { w: Tensor, b: Tensor },

@@ -6,6 +6,13 @@ use serde_json::{Map, Value};
 use crate::error::ModelError;
 use newsmill_text::CaseFeature;
 
+/// What a classifier predicts: one label per token, or one per sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    Token,
+    Sequence,
+}
+
 /// How a head of a joint checkpoint reads the encoder's last hidden states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeadKind {

@@ -14,12 +14,12 @@ mod joint;
 mod model;
 mod vocab;
 
-pub use config::{BranchSpec, HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
+pub use config::{BranchSpec, Head, HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
 pub use device::{cuda_devices, Compute, Device, DeviceChoice, Precision};
 pub use error::ModelError;
 pub use joint::{JointHeads, JointItem, JointItemOut, JointModel, SpanRequest};
 pub use model::{
-    gather_batches, model_identity, plan_batches, plan_groups, BatchStats, Classifier, Head, Logits,
+    gather_batches, model_identity, plan_batches, plan_groups, BatchStats, Classifier, Logits,
 };
 
 /// Measures the matmul throughput of this machine in GFLOP/s: `threads` threads at once, each

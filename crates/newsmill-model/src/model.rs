@@ -10,16 +10,9 @@ use rust_bert::roberta::{RobertaForSequenceClassification, RobertaForTokenClassi
 use safetensors::{Dtype, SafeTensors};
 use tch::{nn, Device, Kind, Tensor};
 
-use crate::config::{ModelConfig, ModelType};
+use crate::config::{Head, ModelConfig, ModelType};
 use crate::device::{Compute, Precision};
 use crate::error::ModelError;
-
-/// What the classifier predicts: one label per token, or one per sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Head {
-    Token,
-    Sequence,
-}
 
 enum Net {
     BertToken(BertForTokenClassification),

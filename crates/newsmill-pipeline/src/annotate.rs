@@ -2,17 +2,18 @@
 //! sentences, windows and targets of all its articles batched together by length.
 
 use newsmill_model::{gather_batches, plan_groups, BatchStats, JointItem};
-use newsmill_ner::{Entity, PreparedText};
-use newsmill_stance::{find_targets, Scored};
-use newsmill_text::{page_roles, segment, Repeated, Role, Span};
+
+use newsmill_stance::find_targets;
+use newsmill_text::{page_roles, segment, Repeated, Span};
 
 use newsmill_schema::ErrorKind;
 
-use crate::input::{Article, BadRecord, Item};
+use crate::input::{BadRecord, Item};
 use crate::joint::{JointModels, JointText};
 use crate::models::{no_models, predict, run_plan, Models};
 use crate::options::AnnotateOptions;
-use crate::output::{error_line, render};
+use crate::render::{error_line, render};
+use crate::state::{Failure, TargetMatch, Work};
 use crate::PipelineError;
 
 /// Counters of one group's work. Times are summed over workers (busy seconds).
@@ -61,21 +62,6 @@ impl GroupStats {
         self.stance.add(&o.stance);
         self.joint.add(&o.joint);
     }
-}
-
-pub(crate) struct Work {
-    pub(crate) article: Article,
-    pub(crate) sentences: Vec<Span>,
-    /// The page role of each sentence.
-    pub(crate) roles: Vec<Role>,
-    pub(crate) prepared: Option<PreparedText>,
-    pub(crate) entities: Vec<Entity>,
-    /// User target matches: (byte span, sentence index, index into `opts.targets`).
-    pub(crate) targets: Vec<(Span, usize, usize)>,
-    pub(crate) sentiments: Vec<Option<Scored>>,
-    pub(crate) stances: Vec<Option<Scored>>,
-    pub(crate) target_stances: Vec<Option<Scored>>,
-    pub(crate) failed: Option<(ErrorKind, String)>,
 }
 
 /// Annotates a group of items and returns their output lines in input order.
@@ -139,7 +125,7 @@ pub fn annotate_group(
             }
             Ok(i) => {
                 let w = &mut work[i];
-                if let Some((kind, message)) = w.failed.take() {
+                if let Some(Failure { kind, message }) = w.failed.take() {
                     stats.errors += 1;
                     lines.push(error_line(&BadRecord {
                         seq: w.article.seq,
@@ -183,14 +169,22 @@ fn run_models(models: &Models, work: &mut [Work], opts: &AnnotateOptions, stats:
                 run_models(models, std::slice::from_mut(w), opts, stats);
             }
         }
-        Ok(Err(e)) => work[0].failed = Some((ErrorKind::Model, e.to_string())),
+        Ok(Err(e)) => {
+            work[0].failed = Some(Failure {
+                kind: ErrorKind::Model,
+                message: e.to_string(),
+            })
+        }
         Err(p) => {
             let msg = p
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "internal error".into());
-            work[0].failed = Some((ErrorKind::Internal, msg));
+            work[0].failed = Some(Failure {
+                kind: ErrorKind::Internal,
+                message: msg,
+            });
         }
     }
 }
@@ -264,7 +258,7 @@ fn run_models_batched(
                 .iter()
                 .filter(|_| opts.tasks.stance)
                 .map(|e| (Span::new(e.start, e.end), e.sentence));
-            let target_spans = w.targets.iter().map(|&(span, s, _)| (span, s));
+            let target_spans = w.targets.iter().map(|t| (t.span, t.sentence));
             for (span, si) in entity_spans.chain(target_spans) {
                 let s = w.sentences[si];
                 let target = Span::new(span.start - s.start, span.end - s.start);
@@ -315,7 +309,7 @@ fn run_joint(
                 sentences: &w.sentences,
                 roles: &w.roles,
                 entities: &w.entities,
-                targets: w.targets.iter().map(|&(span, s, _)| (span, s)).collect(),
+                targets: w.targets.iter().map(|t| (t.span, t.sentence)).collect(),
                 words: None,
             })
             .collect();
@@ -350,18 +344,22 @@ fn run_joint(
 
 /// Matches of the user targets, each inside one sentence (a match that crosses a sentence
 /// boundary is not scored), in text order.
-fn match_targets(text: &str, sentences: &[Span], targets: &[String]) -> Vec<(Span, usize, usize)> {
+fn match_targets(text: &str, sentences: &[Span], targets: &[String]) -> Vec<TargetMatch> {
     let mut out = Vec::new();
-    for (ti, t) in targets.iter().enumerate() {
+    for (target, t) in targets.iter().enumerate() {
         for span in find_targets(text, t) {
-            let si = sentences.partition_point(|s| s.end <= span.start);
-            if let Some(s) = sentences.get(si) {
+            let sentence = sentences.partition_point(|s| s.end <= span.start);
+            if let Some(s) = sentences.get(sentence) {
                 if s.start <= span.start && span.end <= s.end {
-                    out.push((span, si, ti));
+                    out.push(TargetMatch {
+                        span,
+                        sentence,
+                        target,
+                    });
                 }
             }
         }
     }
-    out.sort_by_key(|&(span, _, ti)| (span.start, ti));
+    out.sort_by_key(|m| (m.span.start, m.target));
     out
 }

@@ -7,7 +7,8 @@ pub mod input;
 mod joint;
 mod models;
 mod options;
-pub mod output;
+mod render;
+mod state;
 
 pub use annotate::{annotate_group, GroupStats};
 pub use engine::{run_with, EngineOptions, RunSummary};

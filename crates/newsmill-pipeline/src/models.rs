@@ -13,8 +13,8 @@ use rayon::prelude::*;
 
 use crate::joint::{JointModels, JointUses};
 use crate::options::{AnnotateOptions, ModelPaths};
-use crate::output::ModelsOut;
 use crate::PipelineError;
+use newsmill_schema::ModelsOut;
 
 /// The models one worker owns.
 pub struct Models {

@@ -7,16 +7,14 @@ use std::collections::BTreeMap;
 use newsmill_stance::{group_actors, mean_stance, Actor, Mention};
 use newsmill_text::{CharIndex, Role};
 
-use crate::annotate::Work;
 use crate::input::BadRecord;
 use crate::options::AnnotateOptions;
+use crate::state::Work;
 
-pub use newsmill_schema::{
-    ActorOut, ArticleOut, EntityOut, ErrorBody, ErrorKind, ErrorOut, ModelsOut, Record, SalientOut,
-    SentenceOut, SummaryOut, TargetOut, ToneOut, SCHEMA_VERSION,
+use newsmill_schema::{
+    ActorOut, ArticleOut, EntityOut, ErrorBody, ErrorOut, ModelsOut, SalientOut, SentenceOut,
+    SummaryOut, TargetOut, ToneOut, SCHEMA_VERSION,
 };
-
-// Rendering: one annotated group's results as output lines.
 
 pub(crate) fn error_line(b: &BadRecord) -> String {
     let out = ErrorOut {
@@ -64,12 +62,12 @@ pub(crate) fn render(w: &Work, opts: &AnnotateOptions, models: &ModelsOut) -> St
         .targets
         .iter()
         .enumerate()
-        .map(|(i, &(span, si, ti))| TargetOut {
-            text: span.slice(text).to_string(),
-            target: opts.targets[ti].clone(),
-            start: ci.char_of(span.start),
-            end: ci.char_of(span.end),
-            sentence: si,
+        .map(|(i, m)| TargetOut {
+            text: m.span.slice(text).to_string(),
+            target: opts.targets[m.target].clone(),
+            start: ci.char_of(m.span.start),
+            end: ci.char_of(m.span.end),
+            sentence: m.sentence,
             stance: w.target_stances.get(i).cloned().flatten(),
             actor: 0,
         })
