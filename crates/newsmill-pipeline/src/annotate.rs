@@ -64,6 +64,40 @@ impl GroupStats {
     }
 }
 
+/// The message of a caught panic.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "internal error".into())
+}
+
+/// Runs one stage of one article; a panic in it becomes that article's failure (an `internal`
+/// error record) instead of ending the run: every stage of an article runs under such a guard
+/// (segmentation and roles, target matching, the models, rendering).
+fn guarded<T>(stage: &str, f: impl FnOnce() -> T) -> Result<T, Failure> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| Failure {
+        kind: ErrorKind::Internal,
+        message: format!(
+            "internal error while {stage} (please report it): {}",
+            panic_message(&*p)
+        ),
+    })
+}
+
+/// A test hook: panics in `stage` for a text holding `\u{0}panic:STAGE`, so the guards can be
+/// tested (compiled into tests only).
+#[cfg(test)]
+fn injected_panic(stage: &str, text: &str) {
+    if text.contains(&format!("\u{0}panic:{stage}")) {
+        panic!("injected panic in {stage}");
+    }
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn injected_panic(_stage: &str, _text: &str) {}
+
 /// Annotates a group of items and returns their output lines in input order.
 pub fn annotate_group(
     models: &Models,
@@ -76,39 +110,57 @@ pub fn annotate_group(
     // short lines several articles of this job share are furniture (jobs are cut by the
     // reader: the same for any number of workers, and on --resume)
     let t0 = std::time::Instant::now();
-    let repeated = Repeated::count(
+    let texts = || {
         items
             .iter()
             .filter_map(|i| i.as_ref().ok())
-            .map(|a| a.text.as_str()),
-    );
+            .map(|a| a.text.as_str())
+    };
+    // a panic here would lose the job's shared-line counts only, not its articles
+    let repeated = guarded("counting shared lines", || Repeated::count(texts()))
+        .unwrap_or_else(|_| Repeated::count(std::iter::empty()));
     stats.prepare_seconds += t0.elapsed().as_secs_f64();
     for item in items {
         match item {
             Ok(article) => {
-                slots.push(Ok(work.len()));
                 let t0 = std::time::Instant::now();
-                let sentences = segment(&article.text);
-                let roles = page_roles(
-                    &article.text,
-                    &sentences,
-                    article.title.as_deref(),
-                    &repeated,
-                );
-                stats.prepare_seconds += t0.elapsed().as_secs_f64();
-                let targets = match_targets(&article.text, &sentences, &opts.targets);
-                work.push(Work {
-                    article,
-                    sentences,
-                    roles,
-                    prepared: None,
-                    entities: Vec::new(),
-                    targets,
-                    sentiments: Vec::new(),
-                    stances: Vec::new(),
-                    target_stances: Vec::new(),
-                    failed: None,
+                let prepared = guarded("segmenting", || {
+                    injected_panic("segment", &article.text);
+                    let sentences = segment(&article.text);
+                    let roles = page_roles(
+                        &article.text,
+                        &sentences,
+                        article.title.as_deref(),
+                        &repeated,
+                    );
+                    let targets = match_targets(&article.text, &sentences, &opts.targets);
+                    (sentences, roles, targets)
                 });
+                stats.prepare_seconds += t0.elapsed().as_secs_f64();
+                match prepared {
+                    Ok((sentences, roles, targets)) => {
+                        slots.push(Ok(work.len()));
+                        work.push(Work {
+                            article,
+                            sentences,
+                            roles,
+                            prepared: None,
+                            entities: Vec::new(),
+                            targets,
+                            sentiments: Vec::new(),
+                            stances: Vec::new(),
+                            target_stances: Vec::new(),
+                            failed: None,
+                        });
+                    }
+                    Err(Failure { kind, message }) => slots.push(Err(BadRecord {
+                        seq: article.seq,
+                        id: Some(article.id),
+                        record: article.record,
+                        kind,
+                        message,
+                    })),
+                }
             }
             Err(b) => slots.push(Err(b)),
         }
@@ -125,20 +177,30 @@ pub fn annotate_group(
             }
             Ok(i) => {
                 let w = &mut work[i];
-                if let Some(Failure { kind, message }) = w.failed.take() {
-                    stats.errors += 1;
-                    lines.push(error_line(&BadRecord {
-                        seq: w.article.seq,
-                        id: Some(w.article.id.clone()),
-                        record: w.article.record.clone(),
-                        kind,
-                        message,
-                    }));
-                } else {
-                    stats.articles += 1;
-                    stats.warnings += w.article.warnings.len();
-                    stats.entities += w.entities.len();
-                    lines.push(render(w, opts, &identities));
+                let rendered = match w.failed.take() {
+                    Some(f) => Err(f),
+                    None => guarded("rendering", || {
+                        injected_panic("render", &w.article.text);
+                        render(w, opts, &identities)
+                    }),
+                };
+                match rendered {
+                    Ok(line) => {
+                        stats.articles += 1;
+                        stats.warnings += w.article.warnings.len();
+                        stats.entities += w.entities.len();
+                        lines.push(line);
+                    }
+                    Err(Failure { kind, message }) => {
+                        stats.errors += 1;
+                        lines.push(error_line(&BadRecord {
+                            seq: w.article.seq,
+                            id: Some(w.article.id.clone()),
+                            record: w.article.record.clone(),
+                            kind,
+                            message,
+                        }));
+                    }
                 }
             }
         }
@@ -154,6 +216,9 @@ fn run_models(models: &Models, work: &mut [Work], opts: &AnnotateOptions, stats:
         return;
     }
     let group = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for w in work.iter() {
+            injected_panic("models", &w.article.text);
+        }
         let mut s = GroupStats::default();
         run_models_batched(models, work, opts, &mut s).map(|_| s)
     }));
@@ -176,14 +241,9 @@ fn run_models(models: &Models, work: &mut [Work], opts: &AnnotateOptions, stats:
             })
         }
         Err(p) => {
-            let msg = p
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "internal error".into());
             work[0].failed = Some(Failure {
                 kind: ErrorKind::Internal,
-                message: msg,
+                message: panic_message(&*p),
             });
         }
     }
@@ -362,4 +422,59 @@ fn match_targets(text: &str, sentences: &[Span], targets: &[String]) -> Vec<Targ
     }
     out.sort_by_key(|m| (m.span.start, m.target));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Article;
+
+    fn article(seq: u64, text: &str) -> Item {
+        Ok(Article {
+            seq,
+            id: format!("a{seq}"),
+            title: None,
+            text: text.into(),
+            record: format!("line {}", seq + 1),
+            warnings: Vec::new(),
+        })
+    }
+
+    /// A panic in any stage of one article becomes its `internal` error record; the other
+    /// articles of the job are annotated as usual.
+    #[test]
+    fn a_panic_in_any_stage_is_one_error_record() {
+        let models = Models {
+            ner: None,
+            sentiment: None,
+            stance: None,
+            joint: None,
+            joint_stance: None,
+        };
+        let opts = AnnotateOptions {
+            targets: vec!["visit".into()],
+            ..AnnotateOptions::default()
+        };
+        for stage in ["segment", "models", "render"] {
+            let items = vec![
+                article(0, "The visit began. It ended."),
+                article(1, &format!("A visit.\u{0}panic:{stage}")),
+                article(2, "Another visit."),
+            ];
+            let (lines, stats) = annotate_group(&models, items, &opts);
+            assert_eq!(lines.len(), 3, "{stage}");
+            let recs: Vec<serde_json::Value> = lines
+                .iter()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(recs[1]["error"]["kind"], "internal", "{stage}");
+            let msg = recs[1]["error"]["message"].as_str().unwrap();
+            assert!(msg.contains("injected panic"), "{stage}: {msg}");
+            for i in [0, 2] {
+                assert!(recs[i].get("error").is_none(), "{stage}: {}", lines[i]);
+                assert_eq!(recs[i]["id"], format!("a{i}"));
+            }
+            assert_eq!((stats.articles, stats.errors), (2, 1), "{stage}");
+        }
+    }
 }
