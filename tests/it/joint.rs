@@ -2,7 +2,7 @@
 //! when one is loaded. Tiny random-weight checkpoints (tests/common), so these run without the
 //! trained default model.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

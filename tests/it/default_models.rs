@@ -1,7 +1,7 @@
 //! The shipped default models (models/, assembled by scripts/setup.sh into $NEWSMILL_MODELS) on
 //! unambiguous cases written for this project, and on the real example article.
 
-mod common;
+use crate::common;
 
 use common::{check_record, newsmill, shared_data};
 use serde_json::{json, Value};

@@ -5,7 +5,7 @@
 //! `NEWSMILL_BLESS=1 cargo test --release --test reference_output` rewrites the reference (only
 //! from the 2.4 build, after a deliberate change of the model or of the arithmetic).
 
-mod common;
+use crate::common;
 
 use common::assert_success;
 use serde_json::Value;

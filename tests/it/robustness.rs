@@ -1,7 +1,7 @@
 //! Corpus-scale robustness: kill -9 and resume, Ctrl-C, a 10 MB article, memory that does not
 //! grow with the corpus. Tiny random models: these test the engine, not the models.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

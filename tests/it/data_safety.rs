@@ -3,7 +3,7 @@
 //! reads and writes that fail end the run, signals, folders with loops and FIFOs, exit codes.
 //! Tiny random models: these test the edges, not the models.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;

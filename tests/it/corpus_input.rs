@@ -3,7 +3,7 @@
 //! byte offset (never a hang or a silently short output), `--resume` over several inputs.
 //! Tiny random models: these test the reading, not the models.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;
