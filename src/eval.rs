@@ -11,7 +11,10 @@ use newsmill_stance::SequenceModel;
 use newsmill_text::Span;
 use serde::Serialize;
 
-use newsmill_pipeline::{is_joint_checkpoint, JointModels, JointText, JointUses, SentenceHead};
+use newsmill_pipeline::{
+    AnnotateOptions, JointModels, JointText, JointUses, ModelPlan, PlannedJoint, SentenceHead,
+    Tasks,
+};
 
 use crate::{ModelArgs, RunArgs};
 
@@ -79,11 +82,6 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         EvalTask::Stance { .. } => "stance",
         EvalTask::Sentiment { .. } => "sentiment",
     };
-    let own = match task {
-        "ner" => paths.ner.clone(),
-        "sentiment" => paths.sentiment.clone(),
-        _ => paths.stance.clone(),
-    };
     // a sentiment file is read once: its header says which head answers
     let sentiment_file = match &args.task {
         EvalTask::Sentiment { file, .. } => {
@@ -94,31 +92,43 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         }
         _ => None,
     };
-    let backend = match (own, &paths.joint) {
-        (Some(dir), _) if task == "ner" => {
-            Backend::Ner(Box::new(NerModel::load(&dir, settings.ner)?))
-        }
-        (Some(dir), _) if task == "stance" && is_joint_checkpoint(&dir) => {
-            let uses = JointUses::stance_only(false);
-            Backend::Joint(Box::new(JointModels::load(&dir, settings.ner, uses)?))
-        }
-        (Some(dir), _) => Backend::Sequence(Box::new(SequenceModel::load(&dir, settings.compute)?)),
-        (None, Some(joint)) => {
-            let uses = JointUses {
-                ner: task == "ner",
-                sentiment: task == "sentiment",
-                sentence_head: match sentiment_file {
-                    Some((_, SentimentFile::Polarity)) => SentenceHead::Polarity,
-                    _ => SentenceHead::Auto,
-                },
-                stance: task == "stance",
-                entity_stance: false,
-            };
-            Backend::Joint(Box::new(JointModels::load(joint, settings.ner, uses)?))
-        }
-        (None, None) => {
-            bail!("no model folder for `{task}`: pass --models DIR or --{task}-model DIR")
-        }
+    // the same plan as `annotate` for this one task: its own folder, else the joint checkpoint
+    let opts = AnnotateOptions {
+        tasks: Tasks {
+            ner: task == "ner",
+            sentiment: task == "sentiment",
+            stance: task == "stance",
+        },
+        ner: settings.ner,
+        sentence_head: match sentiment_file {
+            Some((_, SentimentFile::Polarity)) => SentenceHead::Polarity,
+            _ => SentenceHead::Auto,
+        },
+        ..AnnotateOptions::default()
+    };
+    let plan = ModelPlan::resolve(&paths, &opts).map_err(|_| {
+        anyhow::anyhow!("no model folder for `{task}`: pass --models DIR or --{task}-model DIR")
+    })?;
+    // eval scores the targets its file gives, not entities
+    let joint = |p: &PlannedJoint| -> Result<Backend> {
+        let uses = JointUses {
+            entity_stance: false,
+            ..p.uses
+        };
+        Ok(Backend::Joint(Box::new(JointModels::load(
+            &p.dir,
+            settings.ner,
+            uses,
+        )?)))
+    };
+    let backend = if let Some(dir) = &plan.ner {
+        Backend::Ner(Box::new(NerModel::load(dir, settings.ner)?))
+    } else if let Some(dir) = plan.sentiment.as_ref().or(plan.stance.as_ref()) {
+        Backend::Sequence(Box::new(SequenceModel::load(dir, settings.compute)?))
+    } else if let Some(p) = plan.joint_stance.as_ref().or(plan.joint.as_ref()) {
+        joint(p)?
+    } else {
+        bail!("no model folder for `{task}`: pass --models DIR or --{task}-model DIR")
     };
     let mut report = match &args.task {
         EvalTask::Ner { file } => eval_ner(&backend, file, budget)?,

@@ -49,7 +49,7 @@ use newsmill_model::{Compute, DeviceChoice, Precision};
 use newsmill_ner::{Decoding, NerOptions};
 use newsmill_pipeline::input::{Fields, Item, Source};
 use newsmill_pipeline::{
-    AnnotateOptions, EngineOptions, ModelPaths, PipelineError, SentenceHead, Tasks,
+    AnnotateOptions, EngineOptions, ModelPaths, ModelPlan, PipelineError, SentenceHead, Tasks,
 };
 use newsmill_text::Windowing;
 
@@ -506,6 +506,8 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
         title: args.title_field.clone(),
     };
     let paths = args.models.paths();
+    // which checkpoint answers which task, once: loading, the worker cap and the run record
+    let plan = ModelPlan::resolve(&paths, &opts)?;
     let stop = signals::install();
 
     // Everything is checked before the output is touched: input, output != input, the lock,
@@ -531,15 +533,7 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
             "newsmill_run_record": 1,
             "input": input_id.describe(&source, stop),
             "settings": settings_identity(&args, &opts),
-            "models": outfile::models_identity(&[
-                ("ner", paths.ner.clone().filter(|_| opts.tasks.ner)),
-                ("sentiment", paths.sentiment.clone().filter(|_| opts.tasks.sentiment)),
-                (
-                    "stance",
-                    paths.stance.clone().filter(|_| opts.tasks.stance || !opts.targets.is_empty()),
-                ),
-                ("joint", paths.joint.clone()),
-            ]),
+            "models": outfile::models_identity(&plan.folders()),
         }),
         _ => serde_json::Value::Null,
     };
@@ -558,15 +552,14 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     };
     let done = resume.as_ref().map_or(0, |r| r.records);
 
-    workers::warn_about_windows(&args.run, &opts, &paths);
+    workers::warn_about_windows(&args.run, &opts, &plan);
     let mut engine = settings.engine.clone();
     engine.workers = workers::cap(
         engine.workers,
         args.run.workers.is_some(),
         &source,
         &engine,
-        &paths,
-        &opts,
+        &plan,
     );
     engine.skip_records = done;
 

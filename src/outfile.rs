@@ -648,18 +648,15 @@ fn describe_one(source: &Source, stop: &AtomicBool) -> Value {
 
 /// Identity of the model folders a run uses: hashes of config.json and tokenizer.json, size
 /// and hash of model.safetensors (not the paths: a moved folder is the same model).
-pub fn models_identity(folders: &[(&str, Option<PathBuf>)]) -> Value {
+pub fn models_identity(folders: &[(&str, &Path)]) -> Value {
     let mut m = serde_json::Map::new();
-    for (task, dir) in folders {
-        let v = match dir {
-            None => Value::Null,
-            Some(d) => json!({
-                "config": file_digest(&d.join("config.json")),
-                "tokenizer": file_digest(&d.join("tokenizer.json")),
-                "weights": file_digest(&d.join("model.safetensors")),
-            }),
-        };
-        m.insert(task.to_string(), v);
+    for (role, d) in folders {
+        let v = json!({
+            "config": file_digest(&d.join("config.json")),
+            "tokenizer": file_digest(&d.join("tokenizer.json")),
+            "weights": file_digest(&d.join("model.safetensors")),
+        });
+        m.insert(role.to_string(), v);
     }
     Value::Object(m)
 }

@@ -1,10 +1,10 @@
 //! Settings that cannot do what was asked are said on stderr, not changed silently: the worker
 //! count (capped by the work and by memory) and the NER window options.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use newsmill_pipeline::input::Source;
-use newsmill_pipeline::{is_joint_checkpoint, AnnotateOptions, EngineOptions, ModelPaths};
+use newsmill_pipeline::{AnnotateOptions, EngineOptions, ModelPlan};
 
 use crate::RunArgs;
 
@@ -20,8 +20,7 @@ pub fn cap(
     explicit: bool,
     source: &Source,
     engine: &EngineOptions,
-    paths: &ModelPaths,
-    opts: &AnnotateOptions,
+    plan: &ModelPlan,
 ) -> usize {
     let requested = requested.max(1);
     let mut n = requested;
@@ -41,7 +40,7 @@ pub fn cap(
         }
     }
     if n > 1 {
-        let (shared, per_worker) = worker_bytes(paths, opts, engine.intra_threads);
+        let (shared, per_worker) = worker_bytes(plan, engine.intra_threads);
         if let Some(avail) = available_memory() {
             let room = (avail / 4 * 3).saturating_sub(shared);
             let by_memory = (room / per_worker.max(1)).max(1) as usize;
@@ -60,28 +59,15 @@ pub fn cap(
     n
 }
 
-/// Estimated memory: (weights shared by every worker — the joint checkpoint's; per worker —
-/// its single-task checkpoints and activations). Weights count twice (libtorch's copy and the
-/// load buffers; int8 keeps fp32 weights and adds the packed ones).
-fn worker_bytes(paths: &ModelPaths, opts: &AnnotateOptions, intra_threads: usize) -> (u64, u64) {
-    let t = opts.tasks;
-    let used: [(bool, &Option<PathBuf>); 3] = [
-        (t.ner, &paths.ner),
-        (t.sentiment, &paths.sentiment),
-        (t.stance || !opts.targets.is_empty(), &paths.stance),
-    ];
-    // a joint checkpoint answers every task that has no folder of its own, once; a task's
-    // own joint-format checkpoint (a stance-only one) is shared as well
-    let joint = used.iter().any(|(on, p)| *on && p.is_none());
-    let size = |p: &PathBuf| std::fs::metadata(p.join("model.safetensors")).map_or(0, |m| m.len());
-    let (own_joint, own): (Vec<&PathBuf>, Vec<&PathBuf>) = used
-        .iter()
-        .filter(|(on, _)| *on)
-        .filter_map(|(_, p)| p.as_ref())
-        .partition(|p| is_joint_checkpoint(p));
+/// Estimated memory: (weights shared by every worker — the joint-format checkpoints'; per
+/// worker — its single-task checkpoints and activations), from the run's [`ModelPlan`].
+/// Weights count twice (libtorch's copy and the load buffers; int8 keeps fp32 weights and adds
+/// the packed ones).
+fn worker_bytes(plan: &ModelPlan, intra_threads: usize) -> (u64, u64) {
+    let size = |p: &Path| std::fs::metadata(p.join("model.safetensors")).map_or(0, |m| m.len());
+    let (shared, own) = plan.shared_and_own();
+    let shared: u64 = shared.into_iter().map(size).sum();
     let own: u64 = own.into_iter().map(size).sum();
-    let shared = paths.joint.as_ref().filter(|_| joint).map_or(0, size)
-        + own_joint.into_iter().map(size).sum::<u64>();
     (
         2 * shared,
         2 * own + WORKER_OVERHEAD * intra_threads.max(1) as u64,
@@ -110,12 +96,15 @@ fn available_memory() -> Option<u64> {
 /// Says on stderr when NER window options given on the command line cannot be used as given:
 /// a window longer than the NER model's positions, an overlap of more than half a window's
 /// content. (The defaults are fitted to the model without a word.)
-pub fn warn_about_windows(run: &RunArgs, opts: &AnnotateOptions, paths: &ModelPaths) {
+pub fn warn_about_windows(run: &RunArgs, opts: &AnnotateOptions, plan: &ModelPlan) {
     if !opts.tasks.ner || (run.window.is_none() && run.window_overlap.is_none()) {
         return;
     }
     let mut window = run.window();
-    let ner = paths.ner.as_deref().or(paths.joint.as_deref());
+    let ner = plan
+        .ner
+        .as_deref()
+        .or(plan.joint.as_ref().map(|j| j.dir.as_path()));
     if let Some(positions) = ner.and_then(model_positions) {
         if window > positions {
             if run.window.is_some() {

@@ -94,7 +94,8 @@ fn jsonl_corpus_one_line_per_record_in_order() {
 
 #[test]
 fn output_validates_against_the_schema() {
-    let schema: Value = serde_json::from_str(include_str!("../../docs/output.schema.json")).unwrap();
+    let schema: Value =
+        serde_json::from_str(include_str!("../../docs/output.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the schema is valid");
     let models = tiny_models().to_str().unwrap();
     let out = newsmill(

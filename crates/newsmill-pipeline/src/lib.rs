@@ -7,6 +7,7 @@ pub mod input;
 mod joint;
 mod models;
 mod options;
+mod plan;
 mod render;
 mod state;
 
@@ -15,6 +16,7 @@ pub use engine::{run_with, EngineOptions, RunSummary};
 pub use joint::{JointModels, JointResult, JointText, JointUses, SentenceHead};
 pub use models::{is_joint_checkpoint, Models};
 pub use options::{AnnotateOptions, ModelPaths, Tasks};
+pub use plan::{ModelPlan, PlannedJoint};
 
 /// Errors that stop a whole run (record-level problems become error records instead).
 #[derive(Debug, thiserror::Error)]

@@ -11,8 +11,9 @@ use newsmill_ner::NerModel;
 use newsmill_stance::SequenceModel;
 use rayon::prelude::*;
 
-use crate::joint::{JointModels, JointUses};
+use crate::joint::JointModels;
 use crate::options::{AnnotateOptions, ModelPaths};
+use crate::plan::{ModelPlan, PlannedJoint};
 use crate::PipelineError;
 use newsmill_schema::ModelsOut;
 
@@ -41,11 +42,6 @@ pub fn is_joint_checkpoint(dir: &std::path::Path) -> bool {
 struct Shared {
     joint: Option<JointModels>,
     joint_stance: Option<JointModels>,
-}
-
-fn need<'a>(p: &'a Option<PathBuf>, task: &str) -> Result<&'a PathBuf, PipelineError> {
-    p.as_ref()
-        .ok_or_else(|| PipelineError::NoModel(task.to_string()))
 }
 
 impl Models {
@@ -85,62 +81,35 @@ impl Models {
         opts: &AnnotateOptions,
         shared: Shared,
     ) -> Result<Models, PipelineError> {
-        let t = opts.tasks;
+        let plan = ModelPlan::resolve(paths, opts)?;
         let compute = opts.ner.compute;
-        let wants_stance = t.stance || !opts.targets.is_empty();
-        let stance_dir = paths.stance.as_ref().filter(|_| wants_stance);
         let fresh_stance = shared.joint_stance.is_none();
-        let joint_stance = match (shared.joint_stance, stance_dir) {
-            (Some(js), _) => Some(js),
-            (None, Some(dir)) if is_joint_checkpoint(dir) => {
-                let uses = JointUses::stance_only(t.stance);
-                Some(JointModels::load(dir, opts.ner, uses)?)
-            }
-            _ => None,
+        let load_joint = |p: &PlannedJoint| JointModels::load(&p.dir, opts.ner, p.uses);
+        let joint_stance = match shared.joint_stance {
+            Some(js) => Some(js),
+            None => plan.joint_stance.as_ref().map(load_joint).transpose()?,
         };
-        let from_joint =
-            |own: &Option<PathBuf>, wanted: bool| wanted && own.is_none() && paths.joint.is_some();
-        let uses = JointUses {
-            ner: from_joint(&paths.ner, t.ner),
-            sentiment: from_joint(&paths.sentiment, t.sentiment),
-            sentence_head: opts.sentence_head,
-            stance: from_joint(&paths.stance, wants_stance),
-            entity_stance: t.stance,
-        };
-        let joint = match &paths.joint {
-            Some(_) if shared.joint.is_some() => shared.joint,
-            Some(dir) if uses.ner || uses.sentiment || uses.stance => {
-                Some(JointModels::load(dir, opts.ner, uses)?)
-            }
-            _ => None,
+        let joint = match shared.joint {
+            Some(j) => Some(j),
+            None => plan.joint.as_ref().map(load_joint).transpose()?,
         };
         // the stance-only checkpoint beside the joint one: the same frozen word embeddings
         if let (true, Some(j), Some(js)) = (fresh_stance, &joint, &joint_stance) {
             js.model.share_word_embeddings(&j.model);
         }
-        // a single-task sequence checkpoint, when the task wants one of its own
-        let sequence =
-            |wanted: bool, own: &Option<PathBuf>, task: &str| -> Result<_, PipelineError> {
-                wanted
-                    .then(|| SequenceModel::load(need(own, task)?, compute).map_err(Into::into))
-                    .transpose()
-            };
+        let sequence = |dir: &Option<PathBuf>| -> Result<_, PipelineError> {
+            dir.as_ref()
+                .map(|d| SequenceModel::load(d, compute).map_err(Into::into))
+                .transpose()
+        };
         Ok(Models {
-            ner: if t.ner && !uses.ner {
-                Some(NerModel::load(need(&paths.ner, "ner")?, opts.ner)?)
-            } else {
-                None
-            },
-            sentiment: sequence(
-                t.sentiment && !uses.sentiment,
-                &paths.sentiment,
-                "sentiment",
-            )?,
-            stance: sequence(
-                wants_stance && !uses.stance && joint_stance.is_none(),
-                &paths.stance,
-                "stance",
-            )?,
+            ner: plan
+                .ner
+                .as_ref()
+                .map(|d| NerModel::load(d, opts.ner))
+                .transpose()?,
+            sentiment: sequence(&plan.sentiment)?,
+            stance: sequence(&plan.stance)?,
             joint,
             joint_stance,
         })
