@@ -38,7 +38,6 @@ struct ConfString(*const std::ffi::c_char);
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 unsafe impl Sync for ConfString {}
 
-use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,9 +46,10 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use newsmill_model::{Compute, DeviceChoice, Precision};
 use newsmill_ner::{Decoding, NerOptions};
-use newsmill_pipeline::input::{Fields, Item, Source};
+use newsmill_pipeline::input::{Fields, Source};
 use newsmill_pipeline::{
-    AnnotateOptions, EngineOptions, ModelPaths, ModelPlan, PipelineError, SentenceHead, Tasks,
+    AnnotateOptions, Engine, EngineOptions, ModelPaths, ModelPlan, PipelineError, SentenceHead,
+    Tasks,
 };
 use newsmill_text::Windowing;
 
@@ -591,62 +591,47 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
             b.set_message(format!("{} articles, {rate:.1}/s", n + done));
         }
     };
-    let sink = RefCell::new(outfile::Sink::new());
-    let work_file: RefCell<Option<std::fs::File>> = RefCell::new(None);
-    let setup_err: RefCell<Option<anyhow::Error>> = RefCell::new(None);
-    // called by the engine once every model is loaded: opens the input, then the output
-    let open = || -> Result<Box<dyn Iterator<Item = Item> + Send>, PipelineError> {
-        let reader = source
-            .open_counted(fields.clone(), Some(stop), Some(bytes_read.clone()))
-            .map_err(|source_err| PipelineError::Input {
-                input: source.parts()[0].name(),
-                source: source_err,
-            })?;
-        let opened: Result<()> = (|| {
-            let mut sink = sink.borrow_mut();
-            match &mut target {
-                outfile::Target::Stdout => sink.set(
-                    Box::new(std::io::stdout()),
-                    "standard output".into(),
-                    String::new(),
-                ),
-                outfile::Target::Stream(p) => {
-                    let f = std::fs::OpenOptions::new()
-                        .write(true)
-                        .open(&*p)
-                        .with_context(|| format!("cannot open {}", p.display()))?;
-                    sink.set(Box::new(f), p.display().to_string(), String::new());
-                }
-                outfile::Target::File(t) => {
-                    let f = t.open(&record, resume.as_ref())?;
-                    let work = resume
-                        .as_ref()
-                        .filter(|r| r.records > 0)
-                        .map_or(t.partial.clone(), |r| r.work.clone());
-                    let note = format!(
-                        "; the complete lines written so far are in {} ({} is unchanged); rerun with --resume once fixed",
-                        work.display(),
-                        t.shown.display()
-                    );
-                    sink.set(Box::new(f.try_clone()?), work.display().to_string(), note);
-                    *work_file.borrow_mut() = Some(f);
-                }
-            }
-            Ok(())
-        })();
-        if let Err(e) = opened {
-            *setup_err.borrow_mut() = Some(e);
-            return Err(PipelineError::OpenOutput);
+    // every worker's models are loaded before the input or the output is opened: a broken
+    // model folder ends the run with nothing changed
+    let runner = Engine::start(&paths, &opts, &engine)?;
+    let reader = source
+        .open_counted(fields.clone(), Some(stop), Some(bytes_read.clone()))
+        .map_err(|source_err| PipelineError::Input {
+            input: source.parts()[0].name(),
+            source: source_err,
+        })?;
+    let mut out = outfile::Sink::new();
+    let mut work_file: Option<std::fs::File> = None;
+    match &mut target {
+        outfile::Target::Stdout => out.set(
+            Box::new(std::io::stdout()),
+            "standard output".into(),
+            String::new(),
+        ),
+        outfile::Target::Stream(p) => {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&*p)
+                .with_context(|| format!("cannot open {}", p.display()))?;
+            out.set(Box::new(f), p.display().to_string(), String::new());
         }
-        Ok(reader)
-    };
-    let mut out = SinkRef(&sink);
-    let result =
-        newsmill_pipeline::run_with(open, &paths, &opts, &engine, &mut out, &on_record, stop);
-    if let Some(e) = setup_err.borrow_mut().take() {
-        return Err(e);
+        outfile::Target::File(t) => {
+            let f = t.open(&record, resume.as_ref())?;
+            let work = resume
+                .as_ref()
+                .filter(|r| r.records > 0)
+                .map_or(t.partial.clone(), |r| r.work.clone());
+            let note = format!(
+                "; the complete lines written so far are in {} ({} is unchanged); rerun with --resume once fixed",
+                work.display(),
+                t.shown.display()
+            );
+            out.set(Box::new(f.try_clone()?), work.display().to_string(), note);
+            work_file = Some(f);
+        }
     }
-    let summary = result?;
+    let mut summary = runner.run(reader, &mut out, &on_record, stop)?;
+    summary.elapsed += runner.model_load();
     out.flush().context("cannot write output")?;
     if let Some(b) = &bar {
         b.finish_and_clear();
@@ -691,7 +676,7 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(130));
     }
-    if let (outfile::Target::File(t), Some(f)) = (&target, work_file.borrow().as_ref()) {
+    if let (outfile::Target::File(t), Some(f)) = (&target, work_file.as_ref()) {
         t.finish(f)?;
         if let Some(html) = &report_target {
             let opts = newsmill_report::ReportOptions {
@@ -706,21 +691,6 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The engine's `&mut dyn Write` over the sink the `open` callback fills in.
-struct SinkRef<'a>(&'a RefCell<outfile::Sink>);
-
-impl Write for SinkRef<'_> {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().write(data)
-    }
-    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
-        self.0.borrow_mut().write_all(data)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.borrow_mut().flush()
-    }
 }
 
 /// The options that change the output, for the run record `--resume` checks.

@@ -8,6 +8,7 @@ mod annotate;
 mod corpus_input;
 mod data_safety;
 mod default_models;
+mod engine;
 mod joint;
 mod reference_output;
 mod report_cli;

@@ -66,8 +66,166 @@ struct Job {
     drop_first: usize,
 }
 
-/// Annotates the records from `open` (called once the models are loaded) on the engine's
-/// workers and writes their lines, in input order, to `out`.
+/// The engine of a run: every worker's models loaded once, held by the worker threads of its
+/// pool. [`Engine::start`] loads them (a broken model folder fails here, before any record is
+/// read); [`Engine::run`] annotates a stream of records, as often as needed (the CLI runs once;
+/// `bench` warms up and then times the same engine; an embedding program runs it per batch of
+/// its records).
+pub struct Engine {
+    pool: rayon::ThreadPool,
+    opts: AnnotateOptions,
+    options: EngineOptions,
+    model_load: Duration,
+}
+
+impl Engine {
+    /// Loads the models of `paths` for `opts` once per worker (the joint-format checkpoints'
+    /// weights shared) and starts the worker threads.
+    pub fn start(
+        paths: &ModelPaths,
+        opts: &AnnotateOptions,
+        options: &EngineOptions,
+    ) -> Result<Engine, PipelineError> {
+        let started = Instant::now();
+        let workers = options.workers.max(1);
+        newsmill_model::set_torch_threads(options.intra_threads);
+        let mut worker_models = Vec::with_capacity(workers);
+        let first = Models::load(paths, opts)?;
+        for _ in 1..workers {
+            worker_models.push(first.for_another_worker(paths, opts)?);
+        }
+        worker_models.push(first);
+        let intra = options.intra_threads;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|i| format!("newsmill-worker-{i}"))
+            .start_handler(move |_| newsmill_model::set_torch_threads(intra))
+            .build()
+            .map_err(PipelineError::Threads)?;
+        // each worker thread takes one set of models for good (for the pool's lifetime)
+        let slots: Mutex<Vec<Option<Models>>> =
+            Mutex::new(worker_models.into_iter().map(Some).collect());
+        let installed: Vec<bool> = pool.broadcast(|ctx| {
+            let models = slots
+                .lock()
+                .ok()
+                .and_then(|mut s| s.get_mut(ctx.index()).and_then(Option::take));
+            models.is_some_and(install_worker_models)
+        });
+        if installed.iter().any(|ok| !ok) {
+            return Err(PipelineError::WorkerModels);
+        }
+        Ok(Engine {
+            pool,
+            opts: opts.clone(),
+            options: options.clone(),
+            model_load: started.elapsed(),
+        })
+    }
+
+    /// How long [`Engine::start`] took (loading every worker's models).
+    pub fn model_load(&self) -> Duration {
+        self.model_load
+    }
+
+    /// The annotation options the models were loaded for.
+    pub fn options(&self) -> &AnnotateOptions {
+        &self.opts
+    }
+
+    /// Annotates `records` on the workers and writes their lines, in input order, to `out`
+    /// (the first `skip_records` of the engine's options are read but not written). Reading
+    /// stops when `stop` is raised; everything read is written. `on_record` is called with the
+    /// count of lines written so far. The summary's `elapsed` is this run's time.
+    pub fn run(
+        &self,
+        records: Box<dyn Iterator<Item = Item> + Send>,
+        out: &mut dyn Write,
+        on_record: &(dyn Fn(u64) + Sync),
+        stop: &AtomicBool,
+    ) -> Result<RunSummary, PipelineError> {
+        let started = Instant::now();
+        let engine = &self.options;
+        let opts = &self.opts;
+        let max_in_flight = engine.workers.max(1) * 3;
+        let (job_tx, job_rx) = bounded::<Job>(engine.workers.max(1));
+        let (res_tx, res_rx) = bounded::<JobResult>(max_in_flight);
+        let (ticket_tx, ticket_rx) = bounded::<()>(max_in_flight);
+        for _ in 0..max_in_flight {
+            ticket_tx.send(()).expect("ticket channel has room");
+        }
+        let mut summary = RunSummary {
+            model_load: self.model_load,
+            ..Default::default()
+        };
+        let mut write_err: Option<std::io::Error> = None;
+        // raised at the first write error: reading stops there (nothing more can be written)
+        let halt = AtomicBool::new(false);
+        let pool = &self.pool;
+        std::thread::scope(|scope| {
+            let halt = &halt;
+            scope.spawn(move || read_jobs(records, engine, job_tx, ticket_rx, stop, halt));
+            scope.spawn(move || {
+                pool.in_place_scope(|s| {
+                    for job in job_rx.iter() {
+                        let res_tx = res_tx.clone();
+                        s.spawn(move |_| {
+                            let result = with_worker_models(|models| {
+                                let models = models.expect("every pool thread got its models");
+                                annotate_group(models, job.items, opts)
+                            });
+                            let (mut lines, stats) = result;
+                            lines.drain(..job.drop_first.min(lines.len()));
+                            let _ = res_tx.send((job.index, lines, stats));
+                        });
+                    }
+                });
+                drop(res_tx);
+            });
+            // ordered writer
+            let mut pending: BTreeMap<u64, (Vec<String>, GroupStats)> = BTreeMap::new();
+            let mut next = 0u64;
+            for (index, lines, stats) in res_rx.iter() {
+                pending.insert(index, (lines, stats));
+                while let Some((lines, stats)) = pending.remove(&next) {
+                    next += 1;
+                    summary.stats.add(&stats);
+                    for l in lines {
+                        summary.records += 1;
+                        if write_err.is_none() {
+                            if let Err(e) = out
+                                .write_all(l.as_bytes())
+                                .and_then(|_| out.write_all(b"\n"))
+                            {
+                                write_err = Some(e);
+                            }
+                        }
+                        on_record(summary.records as u64);
+                    }
+                    if write_err.is_none() {
+                        if let Err(e) = out.flush() {
+                            write_err = Some(e);
+                        }
+                    }
+                    if write_err.is_some() {
+                        halt.store(true, Ordering::SeqCst);
+                    }
+                    let _ = ticket_tx.send(());
+                }
+            }
+        });
+        if let Some(e) = write_err {
+            return Err(PipelineError::Output(e));
+        }
+        summary.elapsed = started.elapsed();
+        summary.interrupted = stop.load(Ordering::SeqCst);
+        Ok(summary)
+    }
+}
+
+/// Starts an [`Engine`], then annotates the records from `open` (called once the models are
+/// loaded) and writes their lines, in input order, to `out`. The summary's `elapsed` includes
+/// the model load.
 pub fn run_with(
     open: impl FnOnce() -> Result<Box<dyn Iterator<Item = Item> + Send>, PipelineError>,
     paths: &ModelPaths,
@@ -77,113 +235,10 @@ pub fn run_with(
     on_record: &(dyn Fn(u64) + Sync),
     stop: &AtomicBool,
 ) -> Result<RunSummary, PipelineError> {
-    let started = Instant::now();
-    let workers = engine.workers.max(1);
-    // Every worker's models are loaded here, before any article is read: a broken model
-    // folder fails the run at once.
-    newsmill_model::set_torch_threads(engine.intra_threads);
-    let mut worker_models = Vec::with_capacity(workers);
-    let first = Models::load(paths, opts)?;
-    for _ in 1..workers {
-        worker_models.push(first.for_another_worker(paths, opts)?);
-    }
-    worker_models.push(first);
-    let model_load = started.elapsed();
+    let e = Engine::start(paths, opts, engine)?;
     let reader = open()?;
-
-    let max_in_flight = workers * 3;
-    let (job_tx, job_rx) = bounded::<Job>(workers);
-    let (res_tx, res_rx) = bounded::<JobResult>(max_in_flight);
-    let (ticket_tx, ticket_rx) = bounded::<()>(max_in_flight);
-    for _ in 0..max_in_flight {
-        ticket_tx.send(()).expect("ticket channel has room");
-    }
-    let intra = engine.intra_threads;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(workers)
-        .thread_name(|i| format!("newsmill-worker-{i}"))
-        .start_handler(move |_| newsmill_model::set_torch_threads(intra))
-        .build()
-        .map_err(PipelineError::Threads)?;
-    // each worker thread takes one set of models for good
-    let slots: Mutex<Vec<Option<Models>>> =
-        Mutex::new(worker_models.into_iter().map(Some).collect());
-    let installed: Vec<bool> = pool.broadcast(|ctx| {
-        let models = slots
-            .lock()
-            .ok()
-            .and_then(|mut s| s.get_mut(ctx.index()).and_then(Option::take));
-        models.is_some_and(install_worker_models)
-    });
-    if installed.iter().any(|ok| !ok) {
-        return Err(PipelineError::WorkerModels);
-    }
-
-    let mut summary = RunSummary {
-        model_load,
-        ..Default::default()
-    };
-    let mut write_err: Option<std::io::Error> = None;
-    // raised at the first write error: reading stops there (nothing more can be written)
-    let halt = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let engine_r = engine.clone();
-        let halt = &halt;
-        scope.spawn(move || read_jobs(reader, &engine_r, job_tx, ticket_rx, stop, halt));
-        scope.spawn(move || {
-            pool.in_place_scope(|s| {
-                for job in job_rx.iter() {
-                    let res_tx = res_tx.clone();
-                    s.spawn(move |_| {
-                        let result = with_worker_models(|models| {
-                            let models = models.expect("every pool thread got its models");
-                            annotate_group(models, job.items, opts)
-                        });
-                        let (mut lines, stats) = result;
-                        lines.drain(..job.drop_first.min(lines.len()));
-                        let _ = res_tx.send((job.index, lines, stats));
-                    });
-                }
-            });
-            drop(res_tx);
-        });
-        // ordered writer
-        let mut pending: BTreeMap<u64, (Vec<String>, GroupStats)> = BTreeMap::new();
-        let mut next = 0u64;
-        for (index, lines, stats) in res_rx.iter() {
-            pending.insert(index, (lines, stats));
-            while let Some((lines, stats)) = pending.remove(&next) {
-                next += 1;
-                summary.stats.add(&stats);
-                for l in lines {
-                    summary.records += 1;
-                    if write_err.is_none() {
-                        if let Err(e) = out
-                            .write_all(l.as_bytes())
-                            .and_then(|_| out.write_all(b"\n"))
-                        {
-                            write_err = Some(e);
-                        }
-                    }
-                    on_record(summary.records as u64);
-                }
-                if write_err.is_none() {
-                    if let Err(e) = out.flush() {
-                        write_err = Some(e);
-                    }
-                }
-                if write_err.is_some() {
-                    halt.store(true, Ordering::SeqCst);
-                }
-                let _ = ticket_tx.send(());
-            }
-        }
-    });
-    if let Some(e) = write_err {
-        return Err(PipelineError::Output(e));
-    }
-    summary.elapsed = started.elapsed();
-    summary.interrupted = stop.load(Ordering::SeqCst);
+    let mut summary = e.run(reader, out, on_record, stop)?;
+    summary.elapsed += e.model_load();
     Ok(summary)
 }
 

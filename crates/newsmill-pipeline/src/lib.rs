@@ -12,7 +12,7 @@ mod render;
 mod state;
 
 pub use annotate::{annotate_group, GroupStats};
-pub use engine::{run_with, EngineOptions, RunSummary};
+pub use engine::{run_with, Engine, EngineOptions, RunSummary};
 pub use joint::{JointModels, JointResult, JointText, JointUses, SentenceHead};
 pub use models::{is_joint_checkpoint, Models};
 pub use options::{AnnotateOptions, ModelPaths, Tasks};
@@ -37,9 +37,6 @@ pub enum PipelineError {
     },
     #[error("cannot write output: {0}")]
     Output(#[source] std::io::Error),
-    /// The output could not be opened; the caller holds the cause.
-    #[error("cannot open the output")]
-    OpenOutput,
     #[error("cannot start worker threads: {0}")]
     Threads(#[source] rayon::ThreadPoolBuildError),
     #[error("could not give every worker its models")]
