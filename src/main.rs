@@ -43,9 +43,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use newsmill_model::{Compute, DeviceChoice, Precision};
-use newsmill_ner::{Decoding, NerOptions};
+use newsmill_ner::{Decoding, NerContext, NerOptions};
 use newsmill_pipeline::input::{Fields, Source};
 use newsmill_pipeline::{
     AnnotateOptions, Engine, EngineOptions, ModelPaths, ModelPlan, PipelineError, SentenceHead,
@@ -179,32 +179,6 @@ fn version_text() -> String {
     s
 }
 
-#[derive(Copy, Clone, ValueEnum)]
-enum SentenceHeadArg {
-    /// `tone` when the joint checkpoint has it, else `sentiment`
-    Auto,
-    /// three-class news tone (negative, neutral, positive)
-    Tone,
-    /// the two-class `sentiment` head (SST-2 polarity)
-    Polarity,
-}
-
-impl SentenceHeadArg {
-    fn resolve(self) -> SentenceHead {
-        match self {
-            SentenceHeadArg::Auto => SentenceHead::Auto,
-            SentenceHeadArg::Tone => SentenceHead::Tone,
-            SentenceHeadArg::Polarity => SentenceHead::Polarity,
-        }
-    }
-}
-
-#[derive(Copy, Clone, ValueEnum)]
-enum DecodingArg {
-    Greedy,
-    Constrained,
-}
-
 /// The defaults and bounds of the run options, in one place (the flags' help and the settings
 /// below read them).
 pub mod defaults {
@@ -258,21 +232,21 @@ pub struct RunArgs {
     #[arg(long, global = true)]
     window_overlap: Option<usize>,
     /// How NER tags are chosen per word
-    #[arg(long, value_enum, default_value_t = DecodingArg::Constrained, global = true)]
-    decoding: DecodingArg,
+    #[arg(long, value_enum, default_value_t = Decoding::Constrained, global = true)]
+    decoding: Decoding,
     /// NER context: `sentence` (each sentence alone), `packed` (consecutive sentences packed
     /// up to --window), `auto` (as the model's config.json says it was trained)
-    #[arg(long, value_enum, default_value_t = ContextArg::Auto, global = true)]
-    ner_context: ContextArg,
+    #[arg(long, value_enum, default_value_t = NerContext::Auto, global = true)]
+    ner_context: NerContext,
     /// Arithmetic of the encoders: fp32; int8 (CPU: fbgemm int8 weights, dynamically
     /// quantized activations; BERT models); fp16 or bf16 (GPU: encoder weights and activations,
     /// heads in fp32; BERT models)
-    #[arg(long, value_enum, default_value_t = PrecisionArg::Fp32, global = true)]
-    precision: PrecisionArg,
+    #[arg(long, value_enum, default_value_t = Precision::Fp32, global = true)]
+    precision: Precision,
     /// Where the models run: cpu, cuda (the first GPU; needs the libtorch 2.11 build, see
     /// README "GPU"), or auto (cuda when libtorch sees a GPU, else cpu; int8 stays on the cpu)
-    #[arg(long, value_enum, default_value_t = DeviceArg::Auto, global = true)]
-    device: DeviceArg,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto, global = true)]
+    device: DeviceChoice,
 }
 
 /// A count that must be at least 1 (0 is an error, not silently raised).
@@ -284,39 +258,12 @@ fn positive(s: &str) -> Result<usize, String> {
     }
 }
 
-#[derive(Copy, Clone, ValueEnum)]
-enum PrecisionArg {
-    Fp32,
-    Int8,
-    Fp16,
-    Bf16,
-}
-
-#[derive(Copy, Clone, ValueEnum)]
-enum DeviceArg {
-    Auto,
-    Cpu,
-    Cuda,
-}
-
-#[derive(Copy, Clone, ValueEnum)]
-enum ContextArg {
-    Auto,
-    Sentence,
-    Packed,
-}
-
 impl RunArgs {
     /// The settings these flags describe, resolved once.
     /// Fails when the device cannot be used (`--device cuda` without a GPU) or does not run
     /// the precision.
     pub fn resolve(&self) -> Result<RunSettings> {
-        let device = match self.device {
-            DeviceArg::Auto => DeviceChoice::Auto,
-            DeviceArg::Cpu => DeviceChoice::Cpu,
-            DeviceArg::Cuda => DeviceChoice::Cuda,
-        };
-        let compute = Compute::resolve(device, self.precision())?;
+        let compute = Compute::resolve(self.device, self.precision)?;
         let default_budget = if compute.device.is_cuda() {
             defaults::GPU_BATCH_TOKENS
         } else {
@@ -343,15 +290,8 @@ impl RunArgs {
                 max_len: self.window(),
                 overlap: self.window_overlap(),
             },
-            decoding: match self.decoding {
-                DecodingArg::Greedy => Decoding::Greedy,
-                DecodingArg::Constrained => Decoding::Constrained,
-            },
-            pack_sentences: match self.ner_context {
-                ContextArg::Auto => None,
-                ContextArg::Sentence => Some(false),
-                ContextArg::Packed => Some(true),
-            },
+            decoding: self.decoding,
+            pack_sentences: self.ner_context.pack_sentences(),
             compute,
         }
     }
@@ -362,15 +302,6 @@ impl RunArgs {
 
     pub fn window_overlap(&self) -> usize {
         self.window_overlap.unwrap_or(defaults::WINDOW_OVERLAP)
-    }
-
-    fn precision(&self) -> Precision {
-        match self.precision {
-            PrecisionArg::Fp32 => Precision::Fp32,
-            PrecisionArg::Int8 => Precision::Int8,
-            PrecisionArg::Fp16 => Precision::Fp16,
-            PrecisionArg::Bf16 => Precision::Bf16,
-        }
     }
 
     fn engine(&self) -> EngineOptions {
@@ -419,8 +350,8 @@ struct AnnotateArgs {
     #[arg(long)]
     targets_file: Option<PathBuf>,
     /// Which head of a joint checkpoint gives the sentence sentiment
-    #[arg(long, value_enum, default_value_t = SentenceHeadArg::Auto)]
-    sentence_head: SentenceHeadArg,
+    #[arg(long, value_enum, default_value_t = SentenceHead::Auto)]
+    sentence_head: SentenceHead,
     /// Count boilerplate sentences (role `boilerplate`) in the article tone, the salient actors
     /// and the actors' stance, as other sentences
     #[arg(long)]
@@ -485,7 +416,7 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
         token_budget: settings.token_budget,
         include_text: !args.no_text,
         targets,
-        sentence_head: args.sentence_head.resolve(),
+        sentence_head: args.sentence_head,
         keep_boilerplate: args.keep_boilerplate,
     };
     let source = Source::from_args(&args.inputs)?;
@@ -693,27 +624,46 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     })
 }
 
+/// The settings of an `annotate` run that change its output, resolved once: the run record's
+/// `settings`, which `--resume` compares (each field that differs is named).
+#[derive(serde::Serialize)]
+struct OutputSettings<'a> {
+    tasks: Tasks,
+    /// The JSONL fields read: id, text, title.
+    fields: [&'a str; 3],
+    text: bool,
+    targets: &'a [String],
+    sentence_head: SentenceHead,
+    keep_boilerplate: bool,
+    batch_tokens: usize,
+    job_articles: usize,
+    window: usize,
+    window_overlap: usize,
+    decoding: Decoding,
+    ner_context: NerContext,
+    precision: Precision,
+    device: String,
+}
+
 /// The options that change the output, for the run record `--resume` checks.
 fn settings_identity(args: &AnnotateArgs, opts: &AnnotateOptions) -> serde_json::Value {
-    let name = |v: Option<clap::builder::PossibleValue>| {
-        v.map_or(String::new(), |v| v.get_name().to_string())
+    let settings = OutputSettings {
+        tasks: opts.tasks,
+        fields: [&args.id_field, &args.text_field, &args.title_field],
+        text: opts.include_text,
+        targets: &opts.targets,
+        sentence_head: opts.sentence_head,
+        keep_boilerplate: opts.keep_boilerplate,
+        batch_tokens: opts.token_budget,
+        job_articles: args.run.engine().job_articles,
+        window: args.run.window(),
+        window_overlap: args.run.window_overlap(),
+        decoding: opts.ner.decoding,
+        ner_context: args.run.ner_context,
+        precision: opts.ner.compute.precision,
+        device: opts.ner.compute.device.name(),
     };
-    serde_json::json!({
-        "tasks": {"ner": opts.tasks.ner, "sentiment": opts.tasks.sentiment, "stance": opts.tasks.stance},
-        "fields": [args.id_field, args.text_field, args.title_field],
-        "text": opts.include_text,
-        "targets": opts.targets,
-        "sentence_head": name(args.sentence_head.to_possible_value()),
-        "keep_boilerplate": opts.keep_boilerplate,
-        "batch_tokens": opts.token_budget,
-        "job_articles": args.run.engine().job_articles,
-        "window": args.run.window(),
-        "window_overlap": args.run.window_overlap(),
-        "decoding": name(args.run.decoding.to_possible_value()),
-        "ner_context": name(args.run.ner_context.to_possible_value()),
-        "precision": opts.ner.compute.precision.as_str(),
-        "device": opts.ner.compute.device.name(),
-    })
+    serde_json::to_value(settings).expect("settings serialize")
 }
 
 /// Checks that the output's last record has the id of the input record at the same position.

@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 use crate::error::ModelError;
 
 /// Arithmetic of the encoder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Precision {
     /// fp32 everywhere.
     #[default]
@@ -20,7 +22,7 @@ pub enum Precision {
     Int8,
     /// The encoder's weights and activations in fp16; heads, softmax and pooling in fp32.
     Fp16,
-    /// As `Fp16`, in bfloat16.
+    /// As fp16, in bfloat16.
     Bf16,
 }
 
@@ -75,8 +77,11 @@ impl Device {
 
 /// What the user asked for with `--device`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum DeviceChoice {
+    /// The CPU.
     Cpu,
+    /// The first GPU (needs the libtorch 2.11 build, README "GPU").
     Cuda,
     /// CUDA when libtorch sees a GPU, else the CPU.
     #[default]

@@ -3,7 +3,9 @@
 use crate::tags::{Prefix, Scheme, TagSet};
 
 /// How word tags are chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Decoding {
     /// Most probable tag per word.
     Greedy,

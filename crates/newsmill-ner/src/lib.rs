@@ -9,5 +9,5 @@ mod tags;
 
 pub use decode::{decode_words, Decoding};
 pub use error::NerError;
-pub use ner::{Entity, NerModel, NerOptions, PreparedText, SpanPlace};
+pub use ner::{Entity, NerContext, NerModel, NerOptions, PreparedText, SpanPlace};
 pub use tags::{chunks, Prefix, Scheme, Tag, TagSet};

@@ -23,6 +23,31 @@ pub struct Entity {
     pub sentence: usize,
 }
 
+/// Where the NER model reads a sentence's context (`--ner-context`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum NerContext {
+    /// As the model's config.json says it was trained (`newsmill.context`).
+    #[default]
+    Auto,
+    /// Each sentence alone.
+    Sentence,
+    /// Consecutive sentences packed up to the window.
+    Packed,
+}
+
+impl NerContext {
+    /// Whether to pack sentences; `None`: as the model says.
+    pub fn pack_sentences(self) -> Option<bool> {
+        match self {
+            NerContext::Auto => None,
+            NerContext::Sentence => Some(false),
+            NerContext::Packed => Some(true),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NerOptions {
     pub windowing: Windowing,

@@ -223,25 +223,6 @@ impl Engine {
     }
 }
 
-/// Starts an [`Engine`], then annotates the records from `open` (called once the models are
-/// loaded) and writes their lines, in input order, to `out`. The summary's `elapsed` includes
-/// the model load.
-pub fn run_with(
-    open: impl FnOnce() -> Result<Box<dyn Iterator<Item = Item> + Send>, PipelineError>,
-    paths: &ModelPaths,
-    opts: &AnnotateOptions,
-    engine: &EngineOptions,
-    out: &mut dyn Write,
-    on_record: &(dyn Fn(u64) + Sync),
-    stop: &AtomicBool,
-) -> Result<RunSummary, PipelineError> {
-    let e = Engine::start(paths, opts, engine)?;
-    let reader = open()?;
-    let mut summary = e.run(reader, out, on_record, stop)?;
-    summary.elapsed += e.model_load();
-    Ok(summary)
-}
-
 type JobResult = (u64, Vec<String>, GroupStats);
 
 fn read_jobs(

@@ -44,7 +44,9 @@ impl JointUses {
 }
 
 /// Which first-position head of a joint checkpoint gives the sentence sentiment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum SentenceHead {
     /// `tone` when the checkpoint has it, else `sentiment`.
     #[default]

@@ -12,7 +12,7 @@ mod render;
 mod state;
 
 pub use annotate::{annotate_group, GroupStats};
-pub use engine::{run_with, Engine, EngineOptions, RunSummary};
+pub use engine::{Engine, EngineOptions, RunSummary};
 pub use joint::{JointModels, JointResult, JointText, JointUses, SentenceHead};
 pub use models::{is_joint_checkpoint, Models};
 pub use options::{AnnotateOptions, ModelPaths, Tasks};

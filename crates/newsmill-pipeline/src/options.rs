@@ -8,7 +8,7 @@ use newsmill_ner::NerOptions;
 use crate::joint::SentenceHead;
 
 /// Which models run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Tasks {
     pub ner: bool,
     pub sentiment: bool,
