@@ -10,13 +10,13 @@ pub enum ModelError {
         "{path}: missing (a model folder needs config.json, tokenizer.json and model.safetensors)"
     )]
     MissingFile { path: PathBuf },
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: invalid JSON: {source}")]
+    #[error("{path}: invalid JSON")]
     BadJson {
         path: PathBuf,
         #[source]
@@ -57,6 +57,6 @@ pub enum ModelError {
     Device(String),
     #[error("model forward pass failed: {0}")]
     Forward(String),
-    #[error("model forward pass failed: {0}")]
+    #[error("model forward pass failed")]
     Torch(#[from] tch::TchError),
 }

@@ -237,7 +237,7 @@ fn run_models(models: &Models, work: &mut [Work], opts: &AnnotateOptions, stats:
         Ok(Err(e)) => {
             work[0].failed = Some(Failure {
                 kind: ErrorKind::Model,
-                message: e.to_string(),
+                message: crate::error_chain(&e),
             })
         }
         Err(p) => {

@@ -29,16 +29,49 @@ pub enum PipelineError {
     Stance(#[from] newsmill_stance::StanceError),
     #[error(transparent)]
     Model(#[from] newsmill_model::ModelError),
-    #[error("cannot read input {input}: {source}")]
+    #[error("cannot read input {input}")]
     Input {
         input: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot write output: {0}")]
+    #[error("cannot write output")]
     Output(#[source] std::io::Error),
-    #[error("cannot start worker threads: {0}")]
+    #[error("cannot start worker threads")]
     Threads(#[source] rayon::ThreadPoolBuildError),
     #[error("could not give every worker its models")]
     WorkerModels,
+}
+
+/// An error and its causes, one after the other (`what failed: why: why`), as `{:#}` of
+/// anyhow prints them: for messages that are not printed by the CLI's edge (error records).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cause is said once: by the chain, not also by the message.
+    #[test]
+    fn causes_are_said_once() {
+        let e = PipelineError::Input {
+            input: "a.jsonl".into(),
+            source: std::io::Error::other("boom"),
+        };
+        assert_eq!(error_chain(&e), "cannot read input a.jsonl: boom");
+        let e = PipelineError::Model(newsmill_model::ModelError::Read {
+            path: "m/config.json".into(),
+            source: std::io::Error::other("EIO"),
+        });
+        assert_eq!(error_chain(&e), "m/config.json: cannot read: EIO");
+    }
 }

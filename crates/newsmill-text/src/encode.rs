@@ -100,10 +100,7 @@ impl WordpieceEncoder {
         if words.is_empty() {
             return Ok(Encoded::default());
         }
-        let enc = self
-            .plain
-            .encode(words, false)
-            .map_err(|e| TextError::Encode(e.to_string()))?;
+        let enc = self.plain.encode(words, false).map_err(TextError::Encode)?;
         let mut out = Encoded {
             ids: Vec::with_capacity(enc.get_ids().len()),
             word: Vec::with_capacity(enc.get_ids().len()),
@@ -128,7 +125,7 @@ impl WordpieceEncoder {
             Some(b) => self.truncating.encode((first, b), true),
             None => self.truncating.encode(first, true),
         }
-        .map_err(|e| TextError::Encode(e.to_string()))?;
+        .map_err(TextError::Encode)?;
         Ok((enc.get_ids().to_vec(), enc.get_type_ids().to_vec()))
     }
 }

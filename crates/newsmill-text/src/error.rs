@@ -7,8 +7,8 @@ pub enum TextError {
     TokenizerLoad { path: PathBuf, reason: String },
     #[error("tokenizer {path} lacks the special token {token}")]
     MissingSpecialToken { path: PathBuf, token: String },
-    #[error("tokenizing failed: {0}")]
-    Encode(String),
+    #[error("tokenizing failed")]
+    Encode(#[source] tokenizers::Error),
     #[error("window size {0} is too small (need at least 8 wordpieces)")]
     WindowTooSmall(usize),
 }
