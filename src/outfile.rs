@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Context, Result};
-use newsmill_pipeline::input::Source;
+use newsmill_pipeline::input::{self, Source};
 use serde_json::{json, Value};
 
 use crate::signals;
@@ -594,10 +594,7 @@ impl InputIdentity {
     /// Refuses an output that the folder input would read as one of its articles.
     fn refuse_inside(&self, out: &Path, flag: &str, shown: &Path) -> Result<()> {
         for dir in &self.dirs {
-            let txt = out
-                .extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("txt"));
-            if txt && out.starts_with(dir) {
+            if input::is_txt(out) && out.starts_with(dir) {
                 bail!(
                     "{flag} {} is inside the input folder and would be read as an article",
                     shown.display()
@@ -620,20 +617,12 @@ fn describe_one(source: &Source, stop: &AtomicBool) -> Value {
         Source::Dir(p) => {
             let mut h = FNV_START;
             let mut files = 0u64;
-            for e in walkdir::WalkDir::new(p)
-                .follow_links(true)
-                .sort_by_file_name()
-                .into_iter()
-                .flatten()
-            {
+            // the reader's own walk: the listing is the set of files it reads
+            for e in input::walker(p).into_iter().flatten() {
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let is_txt = e
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x.eq_ignore_ascii_case("txt"));
-                if is_txt {
+                if input::is_txt(e.path()) {
                     files += 1;
                     let rel = e.path().strip_prefix(p).unwrap_or(e.path());
                     h = fnv(rel.as_os_str().as_encoded_bytes(), h);

@@ -921,15 +921,16 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
     }
 }
 
-/// `.txt`, in any case (`a.TXT` too).
-fn is_txt(p: &Path) -> bool {
+/// `.txt`, in any case (`a.TXT` too): the files a folder input reads.
+pub fn is_txt(p: &Path) -> bool {
     p.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt"))
 }
 
 /// The folder walk: sorted by name at each level (so the whole listing is sorted by path),
 /// symlinks followed with walkdir's loop detection (a link to an ancestor is reported, not
-/// followed).
-fn walker(root: &Path) -> walkdir::WalkDir {
+/// followed). The one walk of a folder input: the reader, its size and job estimates, the
+/// input checks and the run record that `--resume` compares all list a folder with it.
+pub fn walker(root: &Path) -> walkdir::WalkDir {
     walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
