@@ -10,6 +10,9 @@ eval "$(scripts/setup.sh)"
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 cargo test --release --workspace
+# the text rules the training recipe shares with newsmill, against the same fixture as the
+# Rust test (tests/data/text_rules.json)
+python3 models/recipe/check_text_rules.py
 # scripts/newsmill shows cargo's progress on a terminal (a first build is minutes long)
 script -qec "scripts/newsmill --version" /dev/null | grep -q Finished ||
   { echo "test.sh: scripts/newsmill showed no build progress on a terminal" >&2; exit 1; }

@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from textrules import case_class  # noqa: F401  (newsmill's case shapes; joint.py imports it from here too)
+
 import numpy as np
 import torch
 from transformers import (
@@ -55,17 +57,6 @@ def set_seed(seed):
 
 # ---------------------------------------------------------------------------------------------
 # Case feature: must match crates/newsmill-text/src/case.rs exactly.
-def case_class(word):
-    letters = [c for c in word if c.isalpha()]
-    if not any(c.isupper() for c in letters):
-        return 0
-    if len(letters) >= 2 and all(c.isupper() for c in letters):
-        return 2
-    if letters[0].isupper():
-        return 1
-    return 3
-
-
 # ---------------------------------------------------------------------------------------------
 # Data readers
 def read_conll_docs(path):

@@ -5,7 +5,8 @@ pub const CASE_CLASSES: usize = 4;
 /// 0 no upper-case letter, 1 first letter upper-case ("Putin", "McDonald", "A"), 2 all letters
 /// upper-case and at least two of them ("NATO", "U.S."), 3 other mixed case ("iPhone").
 ///
-/// Must match `case_class` in `models/recipe/train.py`.
+/// Must match `case_class` in `models/recipe/textrules.py` (both checked against
+/// tests/data/text_rules.json).
 pub fn case_class(word: &str) -> u32 {
     let mut letters = word.chars().filter(|c| c.is_alphabetic());
     let Some(first) = letters.next() else {
@@ -80,7 +81,8 @@ const SMALL_WORDS: &[&str] = &[
 
 /// A line styled as a title ("Putin Makes Rare North Korea Visit", "WORLD WATCHES"): at least
 /// three words with letters that are not small words (of, the, ...), every one of them
-/// capitalised or all capitals. Must match `title_styled` in `models/recipe/joint.py`.
+/// capitalised or all capitals. Must match `title_styled` in `models/recipe/textrules.py`
+/// (both checked against tests/data/text_rules.json).
 pub fn title_styled(words: &[&str]) -> bool {
     let mut content = 0;
     for w in words {
