@@ -445,8 +445,8 @@ impl JointModel {
         // are kept for it (with the attention mask)
         let (x, branch_input) = tch::no_grad(|| match branch_from {
             Some(at) => {
-                let (x, kept, bias) = net.bert.hidden_and_at(ids, mask, Some(types), at);
-                (x, kept.map(|k| (k, bias)))
+                let out = net.bert.hidden_and_at(ids, mask, Some(types), at);
+                (out.hidden, out.kept.map(|k| (k, out.mask_bias)))
             }
             None => (net.bert.hidden(ids, mask, Some(types)), None),
         });

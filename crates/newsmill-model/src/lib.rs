@@ -12,6 +12,8 @@ mod device;
 mod error;
 mod joint;
 mod model;
+mod quant;
+mod shallow;
 mod vocab;
 
 pub use config::{BranchSpec, Head, HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
