@@ -14,7 +14,9 @@ cargo test --release --workspace
 # Rust test (tests/data/text_rules.json)
 python3 models/recipe/check_text_rules.py
 # scripts/newsmill shows cargo's progress on a terminal (a first build is minutes long)
-script -qec "scripts/newsmill --version" /dev/null | grep -q Finished ||
+# (the whole output first: `grep -q` closing the pipe early would fail the pipeline)
+on_tty=$(script -qec "scripts/newsmill --version" /dev/null)
+grep -q Finished <<<"$on_tty" ||
   { echo "test.sh: scripts/newsmill showed no build progress on a terminal" >&2; exit 1; }
 bash scripts/browser-test.sh
 # the relocatable bundle, unpacked and run with an empty HOME; then the Spark job that ships it
