@@ -15,7 +15,7 @@ cargo test --release --workspace
 python3 models/recipe/check_text_rules.py
 # scripts/newsmill shows cargo's progress on a terminal (a first build is minutes long)
 # (the whole output first: `grep -q` closing the pipe early would fail the pipeline)
-on_tty=$(script -qec "scripts/newsmill --version" /dev/null)
+on_tty=$(script -qec "scripts/newsmill --version" /dev/null </dev/null)
 grep -q Finished <<<"$on_tty" ||
   { echo "test.sh: scripts/newsmill showed no build progress on a terminal" >&2; exit 1; }
 bash scripts/browser-test.sh
