@@ -51,7 +51,7 @@ from pyspark.sql import Row, SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 COMPRESSED = (".gz", ".gzip", ".zst", ".zstd")
-# the schema_version of newsmill's records (crates/newsmill-pipeline/src/output.rs), for the
+# the schema_version of newsmill's records (crates/newsmill-schema/src/lib.rs), for the
 # error records this script writes itself; scripts/spark-check.py checks that they are equal
 SCHEMA_VERSION = "2.0"
 # newsmill's exit statuses that mean the run finished: 0, or 2 (some records are error records)
