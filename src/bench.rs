@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use newsmill_model::BatchStats;
 use newsmill_pipeline::input::{Fields, Item, Source};
-use newsmill_pipeline::{AnnotateOptions, Engine, Tasks};
+use newsmill_pipeline::{AnnotateOptions, Engine, ModelPlan, Tasks};
 use serde_json::json;
 
 use crate::{ModelArgs, RunArgs};
@@ -90,7 +90,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let (warm, timed) = items.split_at(args.warmup.min(items.len()));
     let paths = args.models.paths();
     // the models are loaded once; the warm-up and the timed run use the same workers
-    let runner = Engine::start(&paths, &opts, &engine)?;
+    let runner = Engine::start(&ModelPlan::resolve(&paths, &opts)?, &opts, &engine)?;
     // one engine run over in-memory records, output discarded
     let run_over = |v: &[Item]| {
         let never = std::sync::atomic::AtomicBool::new(false);

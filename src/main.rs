@@ -524,7 +524,7 @@ fn annotate(args: AnnotateArgs) -> Result<ExitCode> {
     };
     // every worker's models are loaded before the input or the output is opened: a broken
     // model folder ends the run with nothing changed
-    let runner = Engine::start(&paths, &opts, &engine)?;
+    let runner = Engine::start(&plan, &opts, &engine)?;
     let reader = source
         .open_counted(fields.clone(), Some(stop), Some(bytes_read.clone()))
         .map_err(|source_err| PipelineError::Input {

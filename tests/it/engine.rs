@@ -4,7 +4,7 @@
 use std::sync::atomic::AtomicBool;
 
 use newsmill_pipeline::input::{Fields, JsonlReader};
-use newsmill_pipeline::{AnnotateOptions, Engine, EngineOptions, ModelPaths};
+use newsmill_pipeline::{AnnotateOptions, Engine, EngineOptions, ModelPaths, ModelPlan};
 
 use crate::common::{assert_success, newsmill, tiny_models};
 
@@ -46,7 +46,9 @@ fn one_engine_runs_many_times_as_the_cli_does() {
         job_articles: 3,
         ..EngineOptions::default()
     };
-    let engine = Engine::start(&paths, &AnnotateOptions::default(), &options).expect("start");
+    let opts = AnnotateOptions::default();
+    let plan = ModelPlan::resolve(&paths, &opts).expect("plan");
+    let engine = Engine::start(&plan, &opts, &options).expect("start");
     let input = corpus();
     let first = run(&engine, &input);
     let second = run(&engine, &input);

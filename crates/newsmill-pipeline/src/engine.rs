@@ -15,7 +15,8 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use crate::annotate::{annotate_group, GroupStats};
 use crate::input::Item;
 use crate::models::{install_worker_models, with_worker_models, Models};
-use crate::options::{AnnotateOptions, ModelPaths};
+use crate::options::AnnotateOptions;
+use crate::plan::ModelPlan;
 
 use crate::PipelineError;
 
@@ -79,10 +80,10 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Loads the models of `paths` for `opts` once per worker (the joint-format checkpoints'
-    /// weights shared) and starts the worker threads.
+    /// Loads the models of `plan` ([`ModelPlan::resolve`], for the same `opts`) once per
+    /// worker (the joint-format checkpoints' weights shared) and starts the worker threads.
     pub fn start(
-        paths: &ModelPaths,
+        plan: &ModelPlan,
         opts: &AnnotateOptions,
         options: &EngineOptions,
     ) -> Result<Engine, PipelineError> {
@@ -90,9 +91,9 @@ impl Engine {
         let workers = options.workers.max(1);
         newsmill_model::set_torch_threads(options.intra_threads);
         let mut worker_models = Vec::with_capacity(workers);
-        let first = Models::load(paths, opts)?;
+        let first = Models::load(plan, opts)?;
         for _ in 1..workers {
-            worker_models.push(first.for_another_worker(paths, opts)?);
+            worker_models.push(first.for_another_worker(plan, opts)?);
         }
         worker_models.push(first);
         let intra = options.intra_threads;

@@ -12,7 +12,7 @@ use newsmill_stance::SequenceModel;
 use rayon::prelude::*;
 
 use crate::joint::JointModels;
-use crate::options::{AnnotateOptions, ModelPaths};
+use crate::options::AnnotateOptions;
 use crate::plan::{ModelPlan, PlannedJoint};
 use crate::PipelineError;
 use newsmill_schema::ModelsOut;
@@ -48,8 +48,8 @@ impl Models {
     /// Loads the models the tasks need: a task's own checkpoint when it has one, otherwise the
     /// joint checkpoint. Any problem with a model folder is an error here, before any article
     /// is read.
-    pub fn load(paths: &ModelPaths, opts: &AnnotateOptions) -> Result<Models, PipelineError> {
-        Self::load_sharing(paths, opts, Shared::default())
+    pub fn load(plan: &ModelPlan, opts: &AnnotateOptions) -> Result<Models, PipelineError> {
+        Self::load_sharing(plan, opts, Shared::default())
     }
 
     /// The models of another worker: the joint checkpoint's weights are `self`'s (one copy in
@@ -57,7 +57,7 @@ impl Models {
     /// are loaded again (each worker owns its copy).
     pub fn for_another_worker(
         &self,
-        paths: &ModelPaths,
+        plan: &ModelPlan,
         opts: &AnnotateOptions,
     ) -> Result<Models, PipelineError> {
         let joint = self.joint.as_ref().map(JointModels::share).transpose()?;
@@ -67,7 +67,7 @@ impl Models {
             .map(JointModels::share)
             .transpose()?;
         Self::load_sharing(
-            paths,
+            plan,
             opts,
             Shared {
                 joint,
@@ -77,11 +77,10 @@ impl Models {
     }
 
     fn load_sharing(
-        paths: &ModelPaths,
+        plan: &ModelPlan,
         opts: &AnnotateOptions,
         shared: Shared,
     ) -> Result<Models, PipelineError> {
-        let plan = ModelPlan::resolve(paths, opts)?;
         let compute = opts.ner.compute;
         let fresh_stance = shared.joint_stance.is_none();
         let load_joint = |p: &PlannedJoint| JointModels::load(&p.dir, opts.ner, p.uses);
