@@ -11,8 +11,8 @@ pub(super) struct Chain {
     pub(super) stop: Option<&'static AtomicBool>,
     pub(super) counter: BytesRead,
     pub(super) seq: u64,
-    /// Digests of the ids of every input so far: a duplicate across inputs is warned about
-    /// too (each reader warns about its own).
+    /// Digests of the ids of every input so far: duplicates within an input and across inputs
+    /// are warned about here (the readers of a chain leave it to it).
     pub(super) seen: HashSet<u128>,
 }
 
@@ -32,12 +32,8 @@ impl Iterator for Chain {
                             if let Some(p) = prefix {
                                 a.record = format!("{p} {}", a.record);
                             }
-                            let dup = !self.seen.insert(id_digest(&a.id));
-                            if dup && !a.warnings.iter().any(|w| w.starts_with("duplicate id")) {
-                                a.warnings.push(format!(
-                                    "duplicate id `{}`: a record of an earlier input has the same id",
-                                    a.id
-                                ));
+                            if !self.seen.insert(id_digest(&a.id)) {
+                                a.warnings.push(duplicate_warning(&a.id));
                             }
                         }
                         Err(b) => {

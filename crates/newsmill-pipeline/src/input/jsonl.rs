@@ -9,8 +9,9 @@ pub struct JsonlReader<R> {
     line: u64,
     seq: u64,
     /// 128-bit digests of the ids read so far, for duplicate warnings: 16 bytes per record
-    /// (plus the table's slack) instead of a copy of every id.
-    seen: HashSet<u128>,
+    /// (plus the table's slack) instead of a copy of every id. `None` in a run of several
+    /// inputs, where the chain checks the ids of all of them.
+    seen: Option<HashSet<u128>>,
     buf: Vec<u8>,
     /// A read error ended the input: a stream that failed once is not read again (a read
     /// error that never clears would otherwise give error records forever).
@@ -18,6 +19,11 @@ pub struct JsonlReader<R> {
     /// Put before the ids made from line numbers (`NAME:line-N`), when several inputs are
     /// read as one corpus: generated ids stay unique in the run.
     id_prefix: Option<String>,
+}
+
+/// The warning on a record whose id an earlier record of the run has.
+pub(super) fn duplicate_warning(id: &str) -> String {
+    format!("duplicate id `{id}`: an earlier record has the same id")
 }
 
 /// Two hash passes with different prefixes (std's `DefaultHasher`, fixed keys): a 128-bit
@@ -40,16 +46,19 @@ impl<R: BufRead> JsonlReader<R> {
             fields,
             line: 0,
             seq: 0,
-            seen: HashSet::new(),
+            seen: Some(HashSet::new()),
             buf: Vec::new(),
             failed: false,
             id_prefix: None,
         }
     }
 
-    /// Ids made from line numbers become `PREFIX:line-N` (several inputs in one run).
-    pub fn with_id_prefix(mut self, prefix: Option<String>) -> Self {
-        self.id_prefix = prefix;
+    /// One of several inputs read as one corpus (`name`: the input's): ids made from line
+    /// numbers become `NAME:line-N`, and duplicate ids are left to the chain, which sees every
+    /// input.
+    pub(super) fn part_of_many(mut self, name: String) -> Self {
+        self.id_prefix = Some(name);
+        self.seen = None;
         self
     }
 
@@ -144,10 +153,12 @@ impl<R: BufRead> JsonlReader<R> {
             .get(&self.fields.title)
             .and_then(Value::as_str)
             .map(str::to_string);
-        if !self.seen.insert(id_digest(&id)) {
-            warnings.push(format!(
-                "duplicate id `{id}`: an earlier record has the same id"
-            ));
+        if self
+            .seen
+            .as_mut()
+            .is_some_and(|s| !s.insert(id_digest(&id)))
+        {
+            warnings.push(duplicate_warning(&id));
         }
         Ok(Article {
             seq,

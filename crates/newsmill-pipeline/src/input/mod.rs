@@ -20,8 +20,8 @@ use chain::Chain;
 pub use compress::Compression;
 use compress::{compression_of_file, open_stream};
 pub use folder::{is_txt, walker, DirReader};
-use jsonl::id_digest;
 pub use jsonl::JsonlReader;
+use jsonl::{duplicate_warning, id_digest};
 
 /// One article to annotate.
 #[derive(Debug, Clone)]
@@ -314,7 +314,6 @@ impl Source {
         counter: BytesRead,
         in_many: bool,
     ) -> std::io::Result<Box<dyn Iterator<Item = Item> + Send>> {
-        let prefix = in_many.then(|| self.name().trim_end_matches('/').to_string());
         Ok(match self {
             Source::Jsonl(p) => {
                 if std::fs::metadata(p)?.is_dir() {
@@ -324,13 +323,15 @@ impl Source {
                     ));
                 }
                 let name = p.display().to_string();
-                Box::new(
-                    JsonlReader::new(
-                        open_stream(Box::new(File::open(p)?), &name, Some(p), counter)?,
-                        fields,
-                    )
-                    .with_id_prefix(prefix),
-                )
+                let reader = JsonlReader::new(
+                    open_stream(Box::new(File::open(p)?), &name, Some(p), counter)?,
+                    fields,
+                );
+                if in_many {
+                    Box::new(reader.part_of_many(name))
+                } else {
+                    Box::new(reader)
+                }
             }
             Source::Stdin => Box::new(JsonlReader::new(
                 open_stream(Box::new(std::io::stdin()), "standard input", None, counter)?,
