@@ -181,11 +181,7 @@ impl Target {
             }
             Target::File(t) => {
                 let result = (|| {
-                    let mut f = File::create(&t.partial)
-                        .with_context(|| format!("cannot create {}", t.partial.display()))?;
-                    if let Ok(old) = std::fs::metadata(&t.path) {
-                        let _ = f.set_permissions(old.permissions());
-                    }
+                    let mut f = t.create_partial()?;
                     {
                         let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut f);
                         write(&mut out)?;
@@ -282,6 +278,16 @@ impl Drop for FileTarget {
 }
 
 impl FileTarget {
+    /// Creates (empties) the partial file, with the permissions of the output it will replace.
+    fn create_partial(&self) -> Result<File> {
+        let file = File::create(&self.partial)
+            .with_context(|| format!("cannot create {}", self.partial.display()))?;
+        if let Ok(old) = std::fs::metadata(&self.path) {
+            let _ = file.set_permissions(old.permissions());
+        }
+        Ok(file)
+    }
+
     /// For `--resume`: what the earlier run left, checked against `record` (this run's
     /// identity). Fails on any mismatch; changes nothing.
     pub fn resume_state(&self, record: &Value) -> Result<Resume> {
@@ -359,11 +365,7 @@ impl FileTarget {
                     .with_context(|| format!("cannot open {}", r.work.display()));
             }
         }
-        let file = File::create(&self.partial)
-            .with_context(|| format!("cannot create {}", self.partial.display()))?;
-        if let Ok(old) = std::fs::metadata(&self.path) {
-            let _ = file.set_permissions(old.permissions());
-        }
+        let file = self.create_partial()?;
         let meta = file.metadata()?;
         let mut rec = record.clone();
         rec["output"] = json!({"dev": meta.dev(), "ino": meta.ino()});
