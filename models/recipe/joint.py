@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import BertConfig, BertModel, BertTokenizerFast
+from transformers.models.bert.modeling_bert import BertLayer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from textrules import SMALL_WORDS, split_words, title_styled  # noqa: E402,F401  (newsmill's text rules)
@@ -115,7 +116,7 @@ def piece_positions(wid, spans, a, b):
 
 # ---------------------------------------------------------------------------------------------
 class JointModel(nn.Module):
-    def __init__(self, config, n_tone=3, n_sent=2, n_stance=3):
+    def __init__(self, config, n_tone=3, n_sent=2, n_stance=3, branch_from=0):
         super().__init__()
         self.bert = BertModel(config, add_pooling_layer=True)
         h = config.hidden_size
@@ -124,11 +125,30 @@ class JointModel(nn.Module):
         self.sentiment = nn.Linear(h, n_sent)
         self.tone = nn.Linear(h, n_tone)
         self.stance = nn.Linear(3 * h, n_stance)
+        # --stance-branch K: the stance head reads its own copy of layers K..L-1, run over the
+        # shared trunk's states after layer K (models/README.md, the span head's `encoder`)
+        self.branch_from = branch_from
+        n = config.num_hidden_layers - branch_from if branch_from else 0
+        self.branch = nn.ModuleList(BertLayer(config) for _ in range(n))
 
     def encode(self, ids, types):
         mask = (ids != 0).long()
         out = self.bert(input_ids=ids, attention_mask=mask, token_type_ids=types)
         return out.last_hidden_state, out.pooler_output
+
+    def encode_stance(self, ids, types):
+        """The states the stance head reads: the shared last states, or with a branch the trunk's
+        first K layers then the branch's own layers (the shared upper layers are not run)."""
+        if not self.branch_from:
+            return self.encode(ids, types)[0]
+        mask = (ids != 0).long()
+        ext = self.bert.get_extended_attention_mask(mask, ids.shape)
+        h = self.bert.embeddings(input_ids=ids, token_type_ids=types)
+        for layer in self.bert.encoder.layer[: self.branch_from]:
+            h = layer(h, attention_mask=ext)[0]
+        for layer in self.branch:
+            h = layer(h, attention_mask=ext)[0]
+        return h
 
     def stance_logits(self, hidden, rows, positions):
         """hidden [B, T, h]; rows: batch row per target; positions: list of position lists."""
@@ -156,6 +176,10 @@ def state_dict_for_export(model, heads=HEADS):
     for k, v in model.state_dict().items():
         if k.startswith("bert."):
             sd[k] = v
+        elif k.startswith("branch."):
+            _, i, rest = k.split(".", 2)
+            if "stance" in heads:
+                sd[f"stance.encoder.layer.{model.branch_from + int(i)}.{rest}"] = v
         else:
             head, rest = k.split(".", 1)
             if head in heads:
@@ -163,7 +187,7 @@ def state_dict_for_export(model, heads=HEADS):
     return sd
 
 
-def newsmill_section(heads=HEADS):
+def newsmill_section(heads=HEADS, branch_from=0):
     every = {
         "ner": {"kind": "token", "prefix": "ner.classifier", "labels": NER_LABELS},
         "sentiment": {"kind": "first_position", "pooler": True, "prefix": "sentiment.classifier",
@@ -172,6 +196,8 @@ def newsmill_section(heads=HEADS):
         "stance": {"kind": "span_pool", "pool": ["first", "mean", "max"], "prefix": "stance.classifier",
                    "labels": TONE_LABELS},
     }
+    if branch_from:
+        every["stance"]["encoder"] = {"prefix": "stance.encoder", "from_layer": branch_from}
     return {
         "format": "joint_v1",
         "case_feature": "token_type_v2",
@@ -185,7 +211,7 @@ def save_checkpoint(model, tok, config, out, log, heads=HEADS):
     out.mkdir(parents=True, exist_ok=True)
     cfg = config.to_dict()
     cfg["architectures"] = ["NewsmillJointModel"]
-    cfg["newsmill"] = newsmill_section(heads)
+    cfg["newsmill"] = newsmill_section(heads, model.branch_from)
     for k in ("id2label", "label2id"):
         cfg.pop(k, None)
     (out / "config.json").write_text(json.dumps(cfg, indent=1, sort_keys=True))
@@ -326,7 +352,7 @@ def evaluate(model, dev):
             preds, gold = [], []
             for b in range(0, len(data), 64):
                 chunk = data[b : b + 64]
-                hid, _ = model.encode(pad([c[0] for c in chunk], 0), pad([c[1] for c in chunk], 0))
+                hid = model.encode_stance(pad([c[0] for c in chunk], 0), pad([c[1] for c in chunk], 0))
                 rows = [r for r, c in enumerate(chunk) for _ in c[2]]
                 pos = [p for c in chunk for p, _ in c[2]]
                 preds += model.stance_logits(hid, rows, pos).argmax(-1).tolist()
@@ -371,6 +397,9 @@ def main():
     ap.add_argument("--trunk", help="a checkpoint folder whose embeddings and first --freeze-layers layers replace "
                                     "the model's (after --init) and stay frozen: the shared trunk of a branched checkpoint")
     ap.add_argument("--freeze-layers", type=int, default=0, help="with --trunk: K, the layers taken from it")
+    ap.add_argument("--stance-branch", type=int, default=0,
+                    help="K: the stance head gets its own layers K..L-1 (starting as the backbone's, or --init's "
+                         "branch), over the trunk's first K layers shared with the other heads (0: no branch)")
     args = ap.parse_args()
     heads = tuple(h for h in HEADS if h in args.heads.split(","))
     if set(args.heads.split(",")) - set(HEADS):
@@ -431,8 +460,10 @@ def main():
     config = BertConfig.from_pretrained(str(backbone_dir()), type_vocab_size=8)
     if args.layers:
         config.num_hidden_layers = args.layers
+    if args.stance_branch and not 0 < args.stance_branch < config.num_hidden_layers:
+        sys.exit(f"--stance-branch: between 1 and {config.num_hidden_layers - 1}")
     set_seed(SEED)
-    model = JointModel(config)
+    model = JointModel(config, branch_from=args.stance_branch)
     base = BertModel.from_pretrained(str(backbone_dir()), add_pooling_layer=True)
     own = model.bert.state_dict()
     for k, v in base.state_dict().items():
@@ -442,16 +473,21 @@ def main():
             v = v[0:1].repeat(own[k].shape[0], 1)  # every type row starts as row 0
         own[k] = v
     model.bert.load_state_dict(own)
+    for i, layer in enumerate(model.branch):  # the branch starts as a copy of the upper layers
+        layer.load_state_dict(model.bert.encoder.layer[args.stance_branch + i].state_dict())
     if args.init:
         from safetensors.torch import load_file
 
         saved = load_file(str(Path(args.init) / "model.safetensors"))
         state = {k: v for k, v in saved.items() if k.startswith("bert.")}
+        for i in range(len(model.branch)):
+            p = f"stance.encoder.layer.{args.stance_branch + i}."
+            state.update({f"branch.{i}.{k[len(p):]}": v for k, v in saved.items() if k.startswith(p)})
         for head in heads:
             state[f"{head}.weight"] = saved[f"{head}.classifier.weight"]
             state[f"{head}.bias"] = saved[f"{head}.classifier.bias"]
         missing, unexpected = model.load_state_dict(state, strict=False)
-        if unexpected or any(k.startswith("bert.") for k in missing):
+        if unexpected or any(k.startswith(("bert.", "branch.")) for k in missing):
             sys.exit(f"--init {args.init}: tensors that do not fit: {(unexpected + missing)[:5]}")
     if args.trunk:
         if not 0 < args.freeze_layers < config.num_hidden_layers:
@@ -492,7 +528,7 @@ def main():
     for n, p in model.named_parameters():
         if not p.requires_grad or n in frozen:
             continue
-        if not n.startswith("bert."):
+        if not n.startswith(("bert.", "branch.")):
             groups["head"].append(p)
         elif n.endswith("bias") or "LayerNorm" in n:
             groups["enc_nd"].append(p)
@@ -540,7 +576,10 @@ def main():
             data = {"ner": ner_tr, "stance": stance_tr, "tone": tone_tr, "sentiment": sst_tr}[task]
             x = pad([data[i][0] for i in ids], 0)
             tt = pad([data[i][1] for i in ids], 0)
-            hid, pooled = model.encode(x, tt)
+            if task == "stance":
+                hid = model.encode_stance(x, tt)
+            else:
+                hid, pooled = model.encode(x, tt)
             if task == "ner":
                 logits = model.ner(model.drop(hid))
                 loss = F.cross_entropy(logits.view(-1, logits.size(-1)), pad([data[i][2] for i in ids], -100).view(-1), ignore_index=-100)
