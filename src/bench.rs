@@ -8,10 +8,11 @@ use anyhow::{Context, Result};
 use clap::Args;
 use newsmill_model::BatchStats;
 use newsmill_pipeline::input::{Fields, Item, Source};
-use newsmill_pipeline::{AnnotateOptions, Engine, ModelPlan, Tasks};
+use newsmill_pipeline::Engine;
 use serde_json::json;
 
-use crate::{ModelArgs, RunArgs};
+use crate::cli::{ModelArgs, RunArgs, TaskArgs};
+use crate::settings::Settings;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -23,13 +24,8 @@ pub struct BenchArgs {
     /// Articles run first, untimed, to warm caches and allocators
     #[arg(long, default_value_t = 16)]
     warmup: usize,
-    /// Tasks to run, comma-separated: ner, sentiment, stance
-    #[arg(long, default_value = "ner,sentiment,stance")]
-    tasks: String,
-    /// A phrase whose case-insensitive whole-word matches are scored for stance, as in
-    /// `annotate` (repeatable)
-    #[arg(long = "target")]
-    targets: Vec<String>,
+    #[command(flatten)]
+    what: TaskArgs,
     /// Seconds of the matmul peak measurement
     #[arg(long, default_value_t = 2.0)]
     peak_seconds: f64,
@@ -66,21 +62,9 @@ pub fn peak_rss_mib() -> Option<f64> {
 }
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
-    let settings = args.run.resolve()?;
-    let tasks = Tasks::parse(&args.tasks).map_err(anyhow::Error::msg)?;
-    let targets: Vec<String> = args.targets.iter().map(|t| t.trim().to_string()).collect();
-    if let Some(t) = targets.iter().find(|t| t.is_empty()) {
-        anyhow::bail!("empty --target {t:?}");
-    }
-    let opts = AnnotateOptions {
-        tasks,
-        ner: settings.ner,
-        token_budget: settings.token_budget,
-        include_text: true,
-        targets,
-        ..AnnotateOptions::default()
-    };
-    let engine = settings.engine;
+    let settings = Settings::bench(&args.run, &args.models, &args.what)?;
+    let opts = &settings.annotate;
+    let engine = &settings.engine;
     let source = Source::from_arg(&args.input);
     let items: Vec<Item> = source
         .open(Fields::default())
@@ -88,9 +72,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         .take(args.limit + args.warmup)
         .collect();
     let (warm, timed) = items.split_at(args.warmup.min(items.len()));
-    let paths = args.models.paths();
     // the models are loaded once; the warm-up and the timed run use the same workers
-    let runner = Engine::start(&ModelPlan::resolve(&paths, &opts)?, &opts, &engine)?;
+    let runner = Engine::start(&settings.plan()?, opts, engine)?;
     // one engine run over in-memory records, output discarded
     let run_over = |v: &[Item]| {
         let never = std::sync::atomic::AtomicBool::new(false);
@@ -131,7 +114,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         "articles": s.articles,
         "errors": s.errors,
         "entities": s.entities,
-        "tasks": args.tasks,
+        "tasks": args.what.tasks,
         "targets": opts.targets,
         "device": compute.device.name(),
         "precision": compute.precision.as_str(),

@@ -11,12 +11,10 @@ use newsmill_stance::SequenceModel;
 use newsmill_text::Span;
 use serde::Serialize;
 
-use newsmill_pipeline::{
-    AnnotateOptions, JointModels, JointText, JointUses, ModelPlan, PlannedJoint, SentenceHead,
-    Tasks,
-};
+use newsmill_pipeline::{JointModels, JointText, JointUses, PlannedJoint, SentenceHead, Tasks};
 
-use crate::{ModelArgs, RunArgs};
+use crate::cli::{ModelArgs, RunArgs};
+use crate::settings::Settings;
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -73,10 +71,6 @@ impl Backend {
 /// `eval` runs one model on the calling thread, so the CPU budget the flags describe
 /// (`--workers` × `--intra-threads`) goes to libtorch's intra-op threads.
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
-    let settings = args.run.resolve()?;
-    newsmill_model::set_torch_threads(settings.engine.workers * settings.engine.intra_threads);
-    let budget = settings.token_budget;
-    let paths = args.models.paths();
     let task = match &args.task {
         EvalTask::Ner { .. } => "ner",
         EvalTask::Stance { .. } => "stance",
@@ -93,22 +87,20 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         _ => None,
     };
     // the same plan as `annotate` for this one task: its own folder, else the joint checkpoint
-    let opts = AnnotateOptions {
-        tasks: Tasks {
-            ner: task == "ner",
-            sentiment: task == "sentiment",
-            stance: task == "stance",
-        },
-        ner: settings.ner,
-        sentence_head: match sentiment_file {
-            Some((_, SentimentFile::Polarity)) => SentenceHead::Polarity,
-            _ => SentenceHead::Auto,
-        },
-        ..AnnotateOptions::default()
+    let tasks = Tasks {
+        ner: task == "ner",
+        sentiment: task == "sentiment",
+        stance: task == "stance",
     };
-    let plan = ModelPlan::resolve(&paths, &opts).map_err(|_| {
-        anyhow::anyhow!("no model folder for `{task}`: pass --models DIR or --{task}-model DIR")
-    })?;
+    let head = match sentiment_file {
+        Some((_, SentimentFile::Polarity)) => SentenceHead::Polarity,
+        _ => SentenceHead::Auto,
+    };
+    let settings = Settings::eval(&args.run, &args.models, tasks, head)?;
+    newsmill_model::set_torch_threads(settings.engine.workers * settings.engine.intra_threads);
+    let budget = settings.annotate.token_budget;
+    let ner_opts = settings.annotate.ner;
+    let plan = settings.plan()?;
     // eval scores the targets its file gives, not entities
     let joint = |p: &PlannedJoint| -> Result<Backend> {
         let uses = JointUses {
@@ -116,19 +108,17 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             ..p.uses
         };
         Ok(Backend::Joint(Box::new(JointModels::load(
-            &p.dir,
-            settings.ner,
-            uses,
+            &p.dir, ner_opts, uses,
         )?)))
     };
     let backend = if let Some(dir) = &plan.ner {
-        Backend::Ner(Box::new(NerModel::load(dir, settings.ner)?))
+        Backend::Ner(Box::new(NerModel::load(dir, ner_opts)?))
     } else if let Some(dir) = plan.sentiment.as_ref().or(plan.stance.as_ref()) {
         Backend::Sequence(Box::new(SequenceModel::load(dir, settings.compute)?))
     } else if let Some(p) = plan.joint_stance.as_ref().or(plan.joint.as_ref()) {
         joint(p)?
     } else {
-        bail!("no model folder for `{task}`: pass --models DIR or --{task}-model DIR")
+        bail!("no model folder for task `{task}` (pass --models DIR or --{task}-model DIR)")
     };
     let mut report = match &args.task {
         EvalTask::Ner { file } => eval_ner(&backend, file, budget)?,

@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use newsmill_pipeline::input::Source;
-use newsmill_pipeline::{AnnotateOptions, EngineOptions, ModelPlan};
+use newsmill_pipeline::{EngineOptions, ModelPlan};
 
-use crate::RunArgs;
+use crate::settings::Settings;
 
 /// Bytes of memory one worker needs beyond the weights themselves (activations, batches).
 const WORKER_OVERHEAD: u64 = 64 << 20;
@@ -25,7 +25,7 @@ pub fn cap(
     let requested = requested.max(1);
     let mut n = requested;
     if n > 1 {
-        if let Some(jobs) = source.jobs_upper_bound(engine.job_articles, engine.job_chars, n as u64)
+        if let Some(jobs) = source.jobs_upper_bound(engine.job_articles, engine.job_bytes, n as u64)
         {
             let by_work = jobs.clamp(1, n as u64) as usize;
             if by_work < n {
@@ -96,18 +96,20 @@ fn available_memory() -> Option<u64> {
 /// Says on stderr when NER window options given on the command line cannot be used as given:
 /// a window longer than the NER model's positions, an overlap of more than half a window's
 /// content. (The defaults are fitted to the model without a word.)
-pub fn warn_about_windows(run: &RunArgs, opts: &AnnotateOptions, plan: &ModelPlan) {
-    if !opts.tasks.ner || (run.window.is_none() && run.window_overlap.is_none()) {
+pub fn warn_about_windows(settings: &Settings, plan: &ModelPlan) {
+    let given = settings.given;
+    if !settings.annotate.tasks.ner || !(given.window || given.window_overlap) {
         return;
     }
-    let mut window = run.window();
+    let windowing = settings.annotate.ner.windowing;
+    let mut window = windowing.max_len;
     let ner = plan
         .ner
         .as_deref()
         .or(plan.joint.as_ref().map(|j| j.dir.as_path()));
     if let Some(positions) = ner.and_then(model_positions) {
         if window > positions {
-            if run.window.is_some() {
+            if given.window {
                 say!(
                     "newsmill: warning: --window {window} is longer than the NER model's {positions} positions (max_position_embeddings): windows of {positions} wordpieces are used"
                 );
@@ -117,7 +119,7 @@ pub fn warn_about_windows(run: &RunArgs, opts: &AnnotateOptions, plan: &ModelPla
     }
     // newsmill_text::Windowing: at most half a window's content (special tokens excluded)
     let content = window.saturating_sub(2).max(1);
-    let overlap = run.window_overlap();
+    let overlap = windowing.overlap;
     if overlap > content / 2 {
         say!(
             "newsmill: warning: --window-overlap {overlap} is more than half of a window's {content} content wordpieces ({window} less 2 special tokens): an overlap of {} is used",

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::annotate::{annotate_group, GroupStats};
+use crate::defaults;
 use crate::input::Item;
 use crate::models::{install_worker_models, with_worker_models, Models};
 use crate::options::AnnotateOptions;
@@ -30,8 +31,9 @@ pub struct EngineOptions {
     pub intra_threads: usize,
     /// Articles per job (a job is batched as one unit).
     pub job_articles: usize,
-    /// Characters per job: a job closes early when its texts reach this size.
-    pub job_chars: usize,
+    /// Bytes of text per job: a job closes at the record that takes its texts to this size
+    /// or more.
+    pub job_bytes: usize,
     /// Records at the start of the input already written by an earlier run (`--resume`):
     /// they are read (to cut jobs exactly as a fresh run does) but not written.
     pub skip_records: u64,
@@ -41,9 +43,9 @@ impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            intra_threads: 1,
-            job_articles: 128,
-            job_chars: 200_000,
+            intra_threads: defaults::INTRA_THREADS,
+            job_articles: defaults::JOB_ARTICLES,
+            job_bytes: defaults::JOB_BYTES,
             skip_records: 0,
         }
     }
@@ -236,7 +238,7 @@ fn read_jobs(
 ) {
     let mut index = 0u64;
     let mut items = Vec::new();
-    let mut chars = 0usize;
+    let mut bytes = 0usize;
     let mut position = 0u64; // records read so far
                              // A job is sent unless all its records are skipped; a job that straddles the skip point is
                              // annotated whole (so batches are the ones a fresh run makes) and its skipped lines dropped.
@@ -267,14 +269,14 @@ fn read_jobs(
             break;
         }
         position += 1;
-        chars += item.as_ref().map_or(0, |a| a.text.len());
+        bytes += item.as_ref().map_or(0, |a| a.text.len());
         items.push(item);
-        if items.len() >= engine.job_articles || chars >= engine.job_chars {
+        if items.len() >= engine.job_articles || bytes >= engine.job_bytes {
             if !send(std::mem::take(&mut items), first, &mut index) {
                 return;
             }
             first = position;
-            chars = 0;
+            bytes = 0;
         }
     }
     if !items.is_empty() {

@@ -2,6 +2,7 @@
 //! over groups of articles on parallel workers, and writes ordered JSONL.
 
 mod annotate;
+pub mod defaults;
 mod engine;
 pub mod input;
 mod joint;
@@ -21,7 +22,8 @@ pub use plan::{ModelPlan, PlannedJoint};
 /// Errors that stop a whole run (record-level problems become error records instead).
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    #[error("no model folder for task `{0}` (pass --models DIR or --{0}-model DIR)")]
+    /// No model folder answers this task.
+    #[error("no model folder for task `{0}`")]
     NoModel(String),
     #[error(transparent)]
     Ner(#[from] newsmill_ner::NerError),

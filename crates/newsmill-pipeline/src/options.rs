@@ -87,7 +87,7 @@ impl Default for AnnotateOptions {
         AnnotateOptions {
             tasks: Tasks::default(),
             ner: NerOptions::default(),
-            token_budget: 512,
+            token_budget: crate::defaults::BATCH_TOKENS,
             include_text: true,
             targets: Vec::new(),
             sentence_head: SentenceHead::default(),

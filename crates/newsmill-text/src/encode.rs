@@ -139,12 +139,17 @@ pub struct Windowing {
     pub overlap: usize,
 }
 
+impl Windowing {
+    /// 128 wordpieces, 32 shared by consecutive windows.
+    pub const DEFAULT: Windowing = Windowing {
+        max_len: 128,
+        overlap: 32,
+    };
+}
+
 impl Default for Windowing {
     fn default() -> Self {
-        Windowing {
-            max_len: 128,
-            overlap: 32,
-        }
+        Windowing::DEFAULT
     }
 }
 

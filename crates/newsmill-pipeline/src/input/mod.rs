@@ -361,17 +361,17 @@ impl Source {
     }
 
     /// An upper bound on the number of jobs the engine cuts from this source (jobs close at
-    /// `job_articles` records or `job_chars` bytes of text), or `None` when it cannot be known
+    /// `job_articles` records or `job_bytes` bytes of text), or `None` when it cannot be known
     /// without consuming the input (stdin, streams). The count stops once it reaches `enough`.
     pub fn jobs_upper_bound(
         &self,
         job_articles: usize,
-        job_chars: usize,
+        job_bytes: usize,
         enough: u64,
     ) -> Option<u64> {
-        let (job_articles, job_chars) = (job_articles.max(1) as u64, job_chars.max(1) as u64);
+        let (job_articles, job_bytes) = (job_articles.max(1) as u64, job_bytes.max(1) as u64);
         let bound =
-            |records: u64, bytes: u64| records.div_ceil(job_articles) + bytes.div_ceil(job_chars);
+            |records: u64, bytes: u64| records.div_ceil(job_articles) + bytes.div_ceil(job_bytes);
         let record_limit = enough.saturating_mul(job_articles);
         match self {
             Source::Stdin => None,
@@ -380,7 +380,7 @@ impl Source {
                 for s in v {
                     total = total.saturating_add(s.jobs_upper_bound(
                         job_articles as usize,
-                        job_chars as usize,
+                        job_bytes as usize,
                         enough,
                     )?);
                     if total >= enough {
