@@ -477,4 +477,50 @@ mod tests {
             assert_eq!((stats.articles, stats.errors), (2, 1), "{stage}");
         }
     }
+
+    /// The same through the engine with the models of a tiny joint checkpoint
+    /// (newsmill-testkit): the guard holds around the real model phase, and the other
+    /// articles' records keep every output invariant.
+    #[test]
+    fn a_panic_beside_real_models_is_one_error_record() {
+        let opts = AnnotateOptions {
+            targets: vec!["visit".into()],
+            ..AnnotateOptions::default()
+        };
+        let paths = crate::ModelPaths {
+            joint: Some(newsmill_testkit::tiny_joint().join("joint")),
+            ..crate::ModelPaths::default()
+        };
+        let plan = crate::ModelPlan::resolve(&paths, &opts).unwrap();
+        let workers = crate::EngineOptions {
+            workers: 2,
+            ..crate::EngineOptions::default()
+        };
+        let engine = crate::Engine::start(&plan, &opts, &workers).unwrap();
+        let never = std::sync::atomic::AtomicBool::new(false);
+        for stage in ["segment", "models", "render"] {
+            let items = vec![
+                article(0, "Putin met Kim in Moscow. The visit was good."),
+                article(1, &format!("A visit.\u{0}panic:{stage}")),
+                article(2, "North Korea said the visit was bad."),
+            ];
+            let mut out = Vec::new();
+            let summary = engine
+                .run(Box::new(items.into_iter()), &mut out, &|_| {}, &never)
+                .unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let s = &summary.stats;
+            assert_eq!((s.articles, s.errors), (2, 1), "{stage}: {text}");
+            let recs: Vec<serde_json::Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(recs[1]["error"]["kind"], "internal", "{stage}");
+            for i in [0, 2] {
+                assert!(recs[i].get("error").is_none(), "{stage}: {}", recs[i]);
+                newsmill_testkit::check_record(&recs[i]);
+                assert_eq!(recs[i]["sentences"].as_array().unwrap().len(), 2 - i / 2);
+            }
+        }
+    }
 }
