@@ -15,7 +15,7 @@ use tch::{nn, Device, Kind, Tensor};
 use crate::bert::{BertForward, BranchForward};
 use crate::config::{BranchSpec, HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
 use crate::device::{Compute, Precision};
-use crate::error::ModelError;
+use crate::error::{BuildError, ForwardError, ModelError};
 use crate::model::{copy_vars, panic_reason, parse_weights, read_weights, tensor_f32, BatchStats};
 
 /// A head's weights (fp32, on the model's device) and its own upper encoder layers, if any.
@@ -140,9 +140,9 @@ impl JointModel {
         }
         let encoder = WordpieceEncoder::from_file(&tok_path, config.max_positions)?;
         crate::vocab::check_vocab(&config, &encoder, &tok_path)?;
-        let build = |reason: String| ModelError::Build {
+        let build = |source: BuildError| ModelError::Build {
             path: config.path.clone(),
-            reason,
+            source: Box::new(source),
         };
         let mut vs = nn::VarStore::new(Device::Cpu);
         let rb: BertConfig = config.rust_bert()?;
@@ -150,10 +150,10 @@ impl JointModel {
             BertModel::<BertEmbeddings>::new(vs.root() / "bert", &rb)
         }))
         .map_err(|p| {
-            build(format!(
-                "rust-bert could not build the encoder: {}",
-                panic_reason(p)
-            ))
+            build(BuildError::Panicked {
+                part: "encoder",
+                message: panic_reason(p),
+            })
         })?;
         let bytes = read_weights(&weights)?;
         let st = parse_weights(&bytes, &weights)?;
@@ -346,10 +346,11 @@ impl JointModel {
         }
         let cols = rows.iter().map(|w| w.0.len()).max().unwrap_or(0);
         if cols > self.config.max_positions {
-            return Err(ModelError::Forward(format!(
-                "batch of {cols} positions exceeds the model's {}",
-                self.config.max_positions
-            )));
+            return Err(ForwardError::TooLong {
+                cols,
+                max: self.config.max_positions,
+            }
+            .into());
         }
         let n = rows.len();
         let pad = self.encoder.pad_id as i64;
@@ -359,18 +360,19 @@ impl JointModel {
         let mut real = 0usize;
         for (r, (wi, wt)) in rows.iter().enumerate() {
             if wt.len() != wi.len() {
-                return Err(ModelError::Forward(format!(
-                    "{} ids but {} token types",
-                    wi.len(),
-                    wt.len()
-                )));
+                return Err(ForwardError::TypeIdsLength {
+                    ids: wi.len(),
+                    types: wt.len(),
+                }
+                .into());
             }
             for (c, (&id, &ty)) in wi.iter().zip(wt).enumerate() {
                 if ty as usize >= self.config.type_vocab_size {
-                    return Err(ModelError::Forward(format!(
-                        "token type id {ty} out of range ({} types)",
-                        self.config.type_vocab_size
-                    )));
+                    return Err(ForwardError::TokenType {
+                        id: i64::from(ty),
+                        types: self.config.type_vocab_size,
+                    }
+                    .into());
                 }
                 ids[r * cols + c] = id as i64;
                 types[r * cols + c] = ty as i64;
@@ -388,13 +390,13 @@ impl JointModel {
             // the GPU part under the lock (one batch at a time on weights the workers share on
             // a GPU); decoding and the CPU side of span pooling run outside it
             let read = {
-                let net = self.net.lock().map_err(|_| {
-                    ModelError::Forward("a worker panicked while holding the model".into())
-                })?;
+                let net = self.net.lock().map_err(|_| ForwardError::Poisoned)?;
                 catch_unwind(AssertUnwindSafe(|| {
                     self.read_batch(&net, &ids, &mask, &types, heads)
                 }))
-                .map_err(|p| ModelError::Forward(panic_reason(p)))??
+                .map_err(|p| ForwardError::Panicked {
+                    message: panic_reason(p),
+                })??
             };
             self.heads_of_batch(
                 read, items, members, heads, decode, &first_row, cols, &mut outs,
@@ -432,11 +434,7 @@ impl JointModel {
         types: &Tensor,
         heads: &JointHeads,
     ) -> Result<BatchRead, ModelError> {
-        let head = |i: usize| {
-            net.heads
-                .get(i)
-                .ok_or_else(|| ModelError::Forward(format!("no head {i}")))
-        };
+        let head = |i: usize| net.heads.get(i).ok_or(ForwardError::NoHead { index: i });
         let branch_from = match heads.span {
             Some(h) => head(h)?.branch.as_ref().map(BranchForward::start),
             None => None,
@@ -555,10 +553,12 @@ impl JointModel {
                     || req.positions.start >= req.positions.end
                     || req.positions.end > len
                 {
-                    return Err(ModelError::Forward(format!(
-                        "span {:?} outside window {} of {len} positions",
-                        req.positions, req.window
-                    )));
+                    return Err(ForwardError::SpanOutside {
+                        positions: req.positions.clone(),
+                        window: req.window,
+                        len,
+                    }
+                    .into());
                 }
                 let row = first_row[k] + req.window;
                 wanted.push((
@@ -602,11 +602,7 @@ impl JointModel {
                 }
                 (y, used)
             }
-            (Some(_), None) => {
-                return Err(ModelError::Forward(
-                    "the span head's own layers have no input (the batch kept no states)".into(),
-                ))
-            }
+            (Some(_), None) => return Err(ForwardError::NoBranchInput.into()),
             (None, _) => (x, cols),
         };
         let mut starts = Vec::with_capacity(wanted.len()); // flat position of each row start
@@ -755,8 +751,11 @@ fn load_branch(
         config.attention_heads as i64,
         compute.precision == Precision::Int8,
     )
-    .map_err(|reason| ModelError::Build {
+    .map_err(|source| ModelError::Build {
         path: config.path.clone(),
-        reason: format!("head `{}`'s encoder layers: {reason}", hs.name),
+        source: Box::new(BuildError::Branch {
+            head: hs.name.clone(),
+            source: Box::new(source),
+        }),
     })
 }
