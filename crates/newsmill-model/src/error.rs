@@ -147,6 +147,8 @@ pub enum ForwardError {
     },
     #[error("the span head's own layers have no input (the batch kept no states)")]
     NoBranchInput,
+    #[error("span requests for {found} items, the batch has {members}")]
+    RequestLists { members: usize, found: usize },
 }
 
 /// Why the device and precision asked for cannot be used (carried by [`ModelError::Device`]).
