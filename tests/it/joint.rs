@@ -538,17 +538,15 @@ fn run_items(model: &newsmill_model::JointModel, items: &[newsmill_model::JointI
     };
     (0..items.len())
         .map(|i| {
-            let decode = |_: usize, probs: &[Vec<f32>]| {
-                // score the span of the first two wordpieces
-                let spans = vec![newsmill_model::SpanRequest {
-                    window: 0,
-                    positions: 1..3,
-                }];
-                (probs.to_vec(), spans)
-            };
-            let (mut outs, _) = model.run_batch(items, &[i], &heads, &decode).expect("runs");
-            let o = outs.remove(0);
-            (o.decoded, o.first, o.spans)
+            let enc = model.encode_batch(items, &[i], &heads).expect("encodes");
+            // score the span of the first two wordpieces
+            let requests = vec![vec![newsmill_model::SpanRequest {
+                window: 0,
+                positions: 1..3,
+            }]];
+            let mut spans = enc.score_spans(&requests).expect("pools");
+            let e = enc.items.into_iter().next().expect("one item");
+            (e.tokens, e.first, spans.remove(0))
         })
         .collect()
 }
@@ -610,7 +608,8 @@ fn device_and_precision_errors_are_clear() {
         let out = run(&["--device", "cuda"]);
         assert_eq!(out.status.code(), Some(1));
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("--device cuda:"), "{err}");
+        assert!(err.contains("a CUDA device was asked for"), "{err}");
+        assert!(err.contains("libtorch_cuda.so"), "{err}");
         // auto falls back to the CPU
         assert_success(&run(&["--device", "auto"]));
     }

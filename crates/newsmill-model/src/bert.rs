@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use tch::{Kind, Tensor};
 
 use crate::config::Head;
+use crate::error::BuildError;
 use crate::quant::{Linear, GELU_LOWER_BOUND};
 use crate::shallow::Shallow;
 
@@ -95,7 +96,7 @@ impl Shallow for ClsOnly {
 impl Layer {
     /// The encoder layer whose variables are named `{p}.attention.self.query.weight` and so on
     /// (Hugging Face names); `quantize`: int8 Linear layers.
-    fn new(vars: &HashMap<String, Tensor>, p: &str, quantize: bool) -> Result<Layer, String> {
+    fn new(vars: &HashMap<String, Tensor>, p: &str, quantize: bool) -> Result<Layer, BuildError> {
         let q8 = |ps: &[&str]| fused_linear(vars, ps, quantize, None);
         Ok(Layer {
             qkv: q8(&[
@@ -146,7 +147,7 @@ fn fused_linear(
     ps: &[&str],
     quantize: bool,
     lower_bound: Option<f64>,
-) -> Result<Linear, String> {
+) -> Result<Linear, BuildError> {
     let mut parts = Vec::with_capacity(ps.len());
     for p in ps {
         parts.push((
@@ -154,11 +155,14 @@ fn fused_linear(
             get(vars, &format!("{p}.bias"))?,
         ));
     }
-    Linear::fused(&parts, quantize, lower_bound).map_err(|e| format!("{}: {e}", ps.join("+")))
+    Linear::fused(&parts, quantize, lower_bound).map_err(|source| BuildError::Linear {
+        layer: ps.join("+"),
+        source,
+    })
 }
 
 /// The LayerNorm parameters `{p}.weight` and `{p}.bias`.
-fn layer_norm_of(vars: &HashMap<String, Tensor>, p: &str) -> Result<(Tensor, Tensor), String> {
+fn layer_norm_of(vars: &HashMap<String, Tensor>, p: &str) -> Result<(Tensor, Tensor), BuildError> {
     Ok((
         get(vars, &format!("{p}.weight"))?.shallow_clone(),
         get(vars, &format!("{p}.bias"))?.shallow_clone(),
@@ -195,7 +199,7 @@ impl BranchForward {
         count: usize,
         heads: i64,
         quantize: bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, BuildError> {
         let layers = (from..from + count)
             .map(|i| Layer::new(vars, &format!("{prefix}.layer.{i}"), quantize))
             .collect::<Result<_, _>>()?;
@@ -231,9 +235,10 @@ impl BranchForward {
     }
 }
 
-fn get<'a>(vars: &'a HashMap<String, Tensor>, name: &str) -> Result<&'a Tensor, String> {
-    vars.get(name)
-        .ok_or_else(|| format!("no variable `{name}`"))
+fn get<'a>(vars: &'a HashMap<String, Tensor>, name: &str) -> Result<&'a Tensor, BuildError> {
+    vars.get(name).ok_or_else(|| BuildError::MissingVariable {
+        name: name.to_string(),
+    })
 }
 
 impl BertForward {
@@ -261,7 +266,7 @@ impl BertForward {
         layers: usize,
         head: Option<Head>,
         quantize: bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, BuildError> {
         let v = |n: &str| get(vars, n).map(|t| t.shallow_clone());
         let mut ls = Vec::with_capacity(layers);
         for i in 0..layers {
@@ -274,7 +279,7 @@ impl BertForward {
         let cls_only = match head {
             Some(Head::Sequence) if layers > 0 => {
                 let p = format!("bert.encoder.layer.{}", layers - 1);
-                let f32 = |n: &str| -> Result<Linear, String> {
+                let f32 = |n: &str| -> Result<Linear, BuildError> {
                     Ok(Linear::f32(
                         get(vars, &format!("{p}.{n}.weight"))?,
                         get(vars, &format!("{p}.{n}.bias"))?,

@@ -320,10 +320,9 @@ impl ModelConfig {
 
     /// Deserializes the rust-bert config type `T` from the validated JSON.
     pub(crate) fn rust_bert<T: serde::de::DeserializeOwned>(&self) -> Result<T, ModelError> {
-        serde_json::from_value(self.raw.clone()).map_err(|e| ModelError::BadField {
+        serde_json::from_value(self.raw.clone()).map_err(|source| ModelError::RustBertConfig {
             path: self.path.clone(),
-            field: "(config)".into(),
-            reason: e.to_string(),
+            source,
         })
     }
 }

@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use crate::error::ModelError;
+use crate::error::{CudaLoadError, DeviceError, ModelError};
 
 /// Arithmetic of the encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -108,12 +108,8 @@ impl Compute {
             DeviceChoice::Cpu => Device::Cpu,
             DeviceChoice::Cuda => match cuda_devices() {
                 Ok(n) if n > 0 => Device::Cuda(0),
-                Ok(_) => {
-                    return Err(ModelError::Device(
-                        "--device cuda: libtorch's CUDA library loaded, but it sees no GPU".into(),
-                    ))
-                }
-                Err(why) => return Err(ModelError::Device(format!("--device cuda: {why}"))),
+                Ok(_) => return Err(DeviceError::NoGpu.into()),
+                Err(e) => return Err(DeviceError::CudaUnavailable(e).into()),
             },
             // int8 has no GPU kernels here: auto keeps an int8 run on the CPU
             DeviceChoice::Auto if precision == Precision::Int8 => Device::Cpu,
@@ -131,11 +127,9 @@ impl Compute {
     /// too, slowly: they are meant for GPUs).
     pub fn check(&self) -> Result<(), ModelError> {
         match (self.device, self.precision) {
-            (Device::Cuda(_), Precision::Int8) => Err(ModelError::Device(
-                "--precision int8 runs on the CPU only (fbgemm kernels); use fp32, fp16 or bf16 \
-                 with --device cuda, or --device cpu"
-                    .into(),
-            )),
+            (device @ Device::Cuda(_), Precision::Int8) => {
+                Err(DeviceError::Int8OnGpu { device }.into())
+            }
             _ => Ok(()),
         }
     }
@@ -143,8 +137,8 @@ impl Compute {
 
 /// Opens libtorch's CUDA library once and returns how many GPUs libtorch sees, or why CUDA
 /// cannot be used.
-pub fn cuda_devices() -> Result<usize, String> {
-    static LOADED: OnceLock<Result<(), String>> = OnceLock::new();
+pub fn cuda_devices() -> Result<usize, CudaLoadError> {
+    static LOADED: OnceLock<Result<(), CudaLoadError>> = OnceLock::new();
     LOADED
         .get_or_init(|| {
             // SAFETY: dlopen/dlerror with a NUL-terminated name; the handle is kept for the
@@ -156,16 +150,12 @@ pub fn cuda_devices() -> Result<usize, String> {
                 );
                 if h.is_null() {
                     let e = libc::dlerror();
-                    let why = if e.is_null() {
+                    let dlerror = if e.is_null() {
                         "unknown error".to_string()
                     } else {
                         std::ffi::CStr::from_ptr(e).to_string_lossy().into_owned()
                     };
-                    return Err(format!(
-                        "cannot load libtorch_cuda.so ({why}); run a build made with \
-                         `scripts/setup.sh --libtorch 2.11` with LD_LIBRARY_PATH holding the \
-                         lib folder of a CUDA-enabled torch 2.11"
-                    ));
+                    return Err(CudaLoadError { dlerror });
                 }
             }
             Ok(())

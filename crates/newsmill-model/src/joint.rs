@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use newsmill_text::WordpieceEncoder;
 use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
@@ -15,7 +16,7 @@ use tch::{nn, Device, Kind, Tensor};
 use crate::bert::{BertForward, BranchForward};
 use crate::config::{BranchSpec, HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
 use crate::device::{Compute, Precision};
-use crate::error::ModelError;
+use crate::error::{BuildError, ForwardError, ModelError};
 use crate::model::{copy_vars, panic_reason, parse_weights, read_weights, tensor_f32, BatchStats};
 
 /// A head's weights (fp32, on the model's device) and its own upper encoder layers, if any.
@@ -94,14 +95,35 @@ pub struct JointHeads {
     pub span: Option<usize>,
 }
 
-/// What the heads say about one item: token probabilities per window (`len × labels`), the
-/// first-position heads' probabilities from its first window (in [`JointHeads::first`] order),
-/// what the decoder made of the tokens, and the span head's probabilities per requested span.
+/// One batch of a joint checkpoint after its encoder pass ([`JointModel::encode_batch`]):
+/// what the token and first-position heads say about each member (`items`), and the hidden
+/// states the span head pools the members' spans from ([`EncodedBatch::score_spans`]) once
+/// the caller has decoded the tokens and knows which spans to score.
+pub struct EncodedBatch {
+    /// Each member's probabilities, in member order.
+    pub items: Vec<EncodedItem>,
+    /// The batch rows (windows) of each member.
+    member_rows: Vec<Range<usize>>,
+    /// The positions of each row (special tokens included).
+    row_len: Vec<usize>,
+    /// Positions per row, padding included.
+    cols: usize,
+    /// What the span head reads; `None` when nothing was encoded (no member has a window).
+    states: Option<BatchStates>,
+    /// The batch's counters, `forward_seconds` left to [`EncodedBatch::stats`].
+    counts: BatchStats,
+    started: Instant,
+}
+
+/// What the token and first-position heads say about one item of an [`EncodedBatch`].
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct JointItemOut<T> {
+pub struct EncodedItem {
+    /// The token head's probabilities per window (`len × labels`, special tokens included);
+    /// empty when the run reads no token head.
+    pub tokens: Vec<Vec<f32>>,
+    /// The first-position heads' probabilities from the item's first window, in
+    /// [`JointHeads::first`] order (empty vectors for an item without windows).
     pub first: Vec<Vec<f32>>,
-    pub decoded: T,
-    pub spans: Vec<Vec<f32>>,
 }
 
 impl JointModel {
@@ -140,9 +162,9 @@ impl JointModel {
         }
         let encoder = WordpieceEncoder::from_file(&tok_path, config.max_positions)?;
         crate::vocab::check_vocab(&config, &encoder, &tok_path)?;
-        let build = |reason: String| ModelError::Build {
+        let build = |source: BuildError| ModelError::Build {
             path: config.path.clone(),
-            reason,
+            source: Box::new(source),
         };
         let mut vs = nn::VarStore::new(Device::Cpu);
         let rb: BertConfig = config.rust_bert()?;
@@ -150,10 +172,10 @@ impl JointModel {
             BertModel::<BertEmbeddings>::new(vs.root() / "bert", &rb)
         }))
         .map_err(|p| {
-            build(format!(
-                "rust-bert could not build the encoder: {}",
-                panic_reason(p)
-            ))
+            build(BuildError::Panicked {
+                part: "encoder",
+                message: panic_reason(p),
+            })
         })?;
         let bytes = read_weights(&weights)?;
         let st = parse_weights(&bytes, &weights)?;
@@ -323,33 +345,33 @@ impl JointModel {
     }
 
     /// Runs the batch of `items[members]` (one of [`crate::plan_groups`]'s, planned on the
-    /// items' shapes) through the encoder once: the token head's probabilities of each item go
-    /// to `decode` (called with the item's index), which returns what it made of them and the
-    /// spans the span head should score; those spans are pooled from the same hidden states.
-    pub fn run_batch<T, F>(
+    /// items' shapes) through the encoder once and reads the token and first-position heads:
+    /// each member's probabilities are in the result's `items`, in member order. The caller
+    /// decodes them, then asks [`EncodedBatch::score_spans`] for the spans the span head
+    /// should score (pooled from the same hidden states) and [`EncodedBatch::stats`] for the
+    /// batch's counters.
+    pub fn encode_batch(
         &self,
         items: &[JointItem],
         members: &[usize],
         heads: &JointHeads,
-        decode: &F,
-    ) -> Result<(Vec<JointItemOut<T>>, BatchStats), ModelError>
-    where
-        F: Fn(usize, &[Vec<f32>]) -> (T, Vec<SpanRequest>),
-    {
-        let t0 = std::time::Instant::now();
+    ) -> Result<EncodedBatch, ModelError> {
+        let started = Instant::now();
         // rows: every window of every member, members in order
-        let mut first_row = Vec::with_capacity(members.len());
+        let mut member_rows = Vec::with_capacity(members.len());
         let mut rows: Vec<&(Vec<u32>, Vec<u32>)> = Vec::new();
         for &m in members {
-            first_row.push(rows.len());
+            let start = rows.len();
             rows.extend(items[m].windows.iter());
+            member_rows.push(start..rows.len());
         }
         let cols = rows.iter().map(|w| w.0.len()).max().unwrap_or(0);
         if cols > self.config.max_positions {
-            return Err(ModelError::Forward(format!(
-                "batch of {cols} positions exceeds the model's {}",
-                self.config.max_positions
-            )));
+            return Err(ForwardError::TooLong {
+                cols,
+                max: self.config.max_positions,
+            }
+            .into());
         }
         let n = rows.len();
         let pad = self.encoder.pad_id as i64;
@@ -359,18 +381,19 @@ impl JointModel {
         let mut real = 0usize;
         for (r, (wi, wt)) in rows.iter().enumerate() {
             if wt.len() != wi.len() {
-                return Err(ModelError::Forward(format!(
-                    "{} ids but {} token types",
-                    wi.len(),
-                    wt.len()
-                )));
+                return Err(ForwardError::TypeIdsLength {
+                    ids: wi.len(),
+                    types: wt.len(),
+                }
+                .into());
             }
             for (c, (&id, &ty)) in wi.iter().zip(wt).enumerate() {
                 if ty as usize >= self.config.type_vocab_size {
-                    return Err(ModelError::Forward(format!(
-                        "token type id {ty} out of range ({} types)",
-                        self.config.type_vocab_size
-                    )));
+                    return Err(ForwardError::TokenType {
+                        id: i64::from(ty),
+                        types: self.config.type_vocab_size,
+                    }
+                    .into());
                 }
                 ids[r * cols + c] = id as i64;
                 types[r * cols + c] = ty as i64;
@@ -378,51 +401,111 @@ impl JointModel {
             }
             real += wi.len();
         }
-        let mut outs: Vec<JointItemOut<T>> = Vec::with_capacity(members.len());
-        if n > 0 && cols > 0 {
-            let device = self.compute.device.tch();
-            let shape = [n as i64, cols as i64];
-            let ids = Tensor::from_slice(&ids).view(shape).to_device(device);
-            let types = Tensor::from_slice(&types).view(shape).to_device(device);
-            let mask = Tensor::from_slice(&mask).view(shape).to_device(device);
-            // the GPU part under the lock (one batch at a time on weights the workers share on
-            // a GPU); decoding and the CPU side of span pooling run outside it
-            let read = {
-                let net = self.net.lock().map_err(|_| {
-                    ModelError::Forward("a worker panicked while holding the model".into())
-                })?;
-                catch_unwind(AssertUnwindSafe(|| {
-                    self.read_batch(&net, &ids, &mask, &types, heads)
-                }))
-                .map_err(|p| ModelError::Forward(panic_reason(p)))??
-            };
-            self.heads_of_batch(
-                read, items, members, heads, decode, &first_row, cols, &mut outs,
-            )?;
-        } else {
-            // nothing to encode: items without windows still get decoded (to nothing)
-            for &m in members {
-                let (decoded, _) = decode(m, &[]);
-                outs.push(JointItemOut {
-                    first: vec![Vec::new(); heads.first.len()],
-                    decoded,
-                    spans: Vec::new(),
-                });
-            }
-        }
-        let stats = BatchStats {
+        let row_len: Vec<usize> = rows.iter().map(|w| w.0.len()).collect();
+        let counts = BatchStats {
             batches: usize::from(n > 0),
             sequences: n,
             real_tokens: real,
             padded_tokens: n * cols,
             flops: self.encoder_flops(n, cols),
-            forward_seconds: t0.elapsed().as_secs_f64(),
+            forward_seconds: 0.0,
         };
-        Ok((outs, stats))
+        if n == 0 || cols == 0 {
+            // nothing to encode: items without windows get empty probabilities
+            let empty = EncodedItem {
+                tokens: Vec::new(),
+                first: vec![Vec::new(); heads.first.len()],
+            };
+            return Ok(EncodedBatch {
+                items: vec![empty; members.len()],
+                member_rows,
+                row_len,
+                cols,
+                states: None,
+                counts,
+                started,
+            });
+        }
+        let device = self.compute.device.tch();
+        let shape = [n as i64, cols as i64];
+        let ids = Tensor::from_slice(&ids).view(shape).to_device(device);
+        let types = Tensor::from_slice(&types).view(shape).to_device(device);
+        let mask = Tensor::from_slice(&mask).view(shape).to_device(device);
+        // the GPU part under the lock (one batch at a time on weights the workers share on a
+        // GPU); the caller's decoding and the CPU side of span pooling run outside it
+        let read = {
+            let net = self.net.lock().map_err(|_| ForwardError::Poisoned)?;
+            catch_unwind(AssertUnwindSafe(|| {
+                self.read_batch(&net, &ids, &mask, &types, heads)
+            }))
+            .map_err(|p| ForwardError::Panicked {
+                message: panic_reason(p),
+            })??
+        };
+        let BatchRead {
+            x,
+            token,
+            first,
+            span,
+            branch_input,
+        } = read;
+        let mut encoded = Vec::with_capacity(members.len());
+        for (&m, rows) in members.iter().zip(&member_rows) {
+            let r0 = rows.start;
+            let tokens: Vec<Vec<f32>> = match heads.token {
+                Some(h) => {
+                    let labels = self.heads[h].labels.len();
+                    items[m]
+                        .windows
+                        .iter()
+                        .enumerate()
+                        .map(|(w, win)| {
+                            let o = (r0 + w) * cols * labels;
+                            token[o..o + win.0.len() * labels].to_vec()
+                        })
+                        .collect()
+                }
+                None => Vec::new(),
+            };
+            let first = heads
+                .first
+                .iter()
+                .enumerate()
+                .map(|(i, &h)| {
+                    let labels = self.heads[h].labels.len();
+                    if items[m].windows.is_empty() {
+                        Vec::new()
+                    } else {
+                        first[i][r0 * labels..(r0 + 1) * labels].to_vec()
+                    }
+                })
+                .collect();
+            encoded.push(EncodedItem { tokens, first });
+        }
+        let span = match (heads.span, span) {
+            (Some(h), Some(head)) => Some(SpanHead {
+                head,
+                labels: self.heads[h].labels.len(),
+            }),
+            _ => None,
+        };
+        Ok(EncodedBatch {
+            items: encoded,
+            member_rows,
+            row_len,
+            cols,
+            states: Some(BatchStates {
+                x,
+                span,
+                branch_input,
+            }),
+            counts,
+            started,
+        })
     }
 
     /// Runs the encoder over a batch and reads the token and first-position heads (copied to
-    /// the CPU); keeps the hidden states and the span head's weights for the spans the decoder
+    /// the CPU); keeps the hidden states and the span head's weights for the spans the caller
     /// will ask for.
     fn read_batch(
         &self,
@@ -432,11 +515,7 @@ impl JointModel {
         types: &Tensor,
         heads: &JointHeads,
     ) -> Result<BatchRead, ModelError> {
-        let head = |i: usize| {
-            net.heads
-                .get(i)
-                .ok_or_else(|| ModelError::Forward(format!("no head {i}")))
-        };
+        let head = |i: usize| net.heads.get(i).ok_or(ForwardError::NoHead { index: i });
         let branch_from = match heads.span {
             Some(h) => head(h)?.branch.as_ref().map(BranchForward::start),
             None => None,
@@ -476,91 +555,57 @@ impl JointModel {
             branch_input,
         })
     }
+}
 
-    /// Decodes the members of a batch from what [`Self::read_batch`] read, then runs the span
-    /// head over the spans the decoder asked for, pooled ([CLS; mean; max]) in one gather for
-    /// all of them.
-    #[allow(clippy::too_many_arguments)]
-    fn heads_of_batch<T, F>(
+impl EncodedBatch {
+    /// Runs the span head over `requests` (one list per member, in member order: spans of
+    /// that member's windows), pooled ([CLS; mean; max]) from the batch's hidden states in
+    /// one gather for all of them. Returns the span head's probabilities per member, one per
+    /// request; nothing when the run reads no span head or nothing was encoded.
+    pub fn score_spans(
         &self,
-        read: BatchRead,
-        items: &[JointItem],
-        members: &[usize],
-        heads: &JointHeads,
-        decode: &F,
-        first_row: &[usize],
-        cols: usize,
-        outs: &mut Vec<JointItemOut<T>>,
-    ) -> Result<(), ModelError>
-    where
-        F: Fn(usize, &[Vec<f32>]) -> (T, Vec<SpanRequest>),
-    {
-        let BatchRead {
-            x,
-            token,
-            first,
-            span,
-            branch_input,
-        } = read;
-        let mut spans_wanted: Vec<Vec<SpanRequest>> = Vec::with_capacity(members.len());
-        for (k, &m) in members.iter().enumerate() {
-            let r0 = first_row[k];
-            let token_probs: Vec<Vec<f32>> = match heads.token {
-                Some(h) => {
-                    let labels = self.heads[h].labels.len();
-                    items[m]
-                        .windows
-                        .iter()
-                        .enumerate()
-                        .map(|(w, win)| {
-                            let o = (r0 + w) * cols * labels;
-                            token[o..o + win.0.len() * labels].to_vec()
-                        })
-                        .collect()
-                }
-                None => Vec::new(),
-            };
-            let (decoded, wanted) = decode(m, &token_probs);
-            let firsts = heads
-                .first
-                .iter()
-                .enumerate()
-                .map(|(i, &h)| {
-                    let labels = self.heads[h].labels.len();
-                    if items[m].windows.is_empty() {
-                        Vec::new()
-                    } else {
-                        first[i][r0 * labels..(r0 + 1) * labels].to_vec()
-                    }
-                })
-                .collect();
-            outs.push(JointItemOut {
-                first: firsts,
-                decoded,
-                spans: Vec::new(),
-            });
-            spans_wanted.push(wanted);
+        requests: &[Vec<SpanRequest>],
+    ) -> Result<Vec<Vec<Vec<f32>>>, ModelError> {
+        if requests.len() != self.member_rows.len() {
+            return Err(ForwardError::RequestLists {
+                members: self.member_rows.len(),
+                found: requests.len(),
+            }
+            .into());
         }
+        let mut out: Vec<Vec<Vec<f32>>> = vec![Vec::new(); requests.len()];
         // the span head over the requested spans of every member: one gather of their
         // positions (each span padded to the longest, padding masked), one matmul
-        let (Some(h), Some(span_head)) = (heads.span, span) else {
-            return Ok(());
+        let Some(BatchStates {
+            x,
+            span: Some(span),
+            branch_input,
+        }) = &self.states
+        else {
+            return Ok(out);
         };
+        let cols = self.cols;
         // (batch row, start, length) of each span
         let mut wanted = Vec::new();
-        for (k, &m) in members.iter().enumerate() {
-            for req in &spans_wanted[k] {
-                let len = items[m].windows.get(req.window).map_or(0, |w| w.0.len());
+        for (rows, reqs) in self.member_rows.iter().zip(requests) {
+            for req in reqs {
+                let len = if req.window < rows.len() {
+                    self.row_len[rows.start + req.window]
+                } else {
+                    0
+                };
                 if req.positions.start == 0
                     || req.positions.start >= req.positions.end
                     || req.positions.end > len
                 {
-                    return Err(ModelError::Forward(format!(
-                        "span {:?} outside window {} of {len} positions",
-                        req.positions, req.window
-                    )));
+                    return Err(ForwardError::SpanOutside {
+                        positions: req.positions.clone(),
+                        window: req.window,
+                        len,
+                    }
+                    .into());
                 }
-                let row = first_row[k] + req.window;
+                let row = rows.start + req.window;
                 wanted.push((
                     row,
                     req.positions.start,
@@ -569,22 +614,17 @@ impl JointModel {
             }
         }
         if wanted.is_empty() {
-            return Ok(());
+            return Ok(out);
         }
         // a head on its own upper layers: they run over the rows with a span only
-        let (x, cols) = match (&span_head.branch, branch_input) {
+        let (x, cols) = match (&span.head.branch, branch_input) {
             (Some(branch), Some((kept, bias))) => {
                 let mut rows: Vec<usize> = wanted.iter().map(|w| w.0).collect();
                 rows.sort_unstable();
                 rows.dedup();
-                // rows are the members' windows in order
-                let row_len: Vec<usize> = members
-                    .iter()
-                    .flat_map(|&m| items[m].windows.iter().map(|w| w.0.len()))
-                    .collect();
                 let used = rows
                     .iter()
-                    .map(|&r| row_len.get(r).copied().unwrap_or(cols))
+                    .map(|&r| self.row_len.get(r).copied().unwrap_or(cols))
                     .max()
                     .unwrap_or(cols)
                     .clamp(1, cols);
@@ -602,12 +642,8 @@ impl JointModel {
                 }
                 (y, used)
             }
-            (Some(_), None) => {
-                return Err(ModelError::Forward(
-                    "the span head's own layers have no input (the batch kept no states)".into(),
-                ))
-            }
-            (None, _) => (x, cols),
+            (Some(_), None) => return Err(ForwardError::NoBranchInput.into()),
+            (None, _) => (x.shallow_clone(), cols),
         };
         let mut starts = Vec::with_capacity(wanted.len()); // flat position of each row start
         let mut lens = Vec::with_capacity(wanted.len());
@@ -655,16 +691,25 @@ impl JointModel {
             Tensor::f_cat(&[&cls, &mean, &max], 1)
         })
         .map_err(fwd)?;
-        let labels = self.heads[h].labels.len();
-        let probs = head_probs(&feats, &span_head)?;
+        let labels = span.labels;
+        let probs = head_probs(&feats, &span.head)?;
         let mut at = 0;
-        for (k, out) in outs.iter_mut().enumerate() {
-            for _ in &spans_wanted[k] {
-                out.spans.push(probs[at..at + labels].to_vec());
+        for (spans, reqs) in out.iter_mut().zip(requests) {
+            for _ in reqs {
+                spans.push(probs[at..at + labels].to_vec());
                 at += labels;
             }
         }
-        Ok(())
+        Ok(out)
+    }
+
+    /// The batch's counters; `forward_seconds` is the time since [`JointModel::encode_batch`]
+    /// began (the caller's decoding and the span pooling included when asked for after them).
+    pub fn stats(&self) -> BatchStats {
+        BatchStats {
+            forward_seconds: self.started.elapsed().as_secs_f64(),
+            ..self.counts
+        }
     }
 }
 
@@ -678,6 +723,23 @@ struct BatchRead {
     /// For a span head on its own upper layers: the states after the shared lower layers and
     /// the attention mask.
     branch_input: Option<(Tensor, Tensor)>,
+}
+
+/// What an [`EncodedBatch`] keeps for its spans.
+struct BatchStates {
+    /// The last hidden states, `[rows, cols, h]`.
+    x: Tensor,
+    /// `None` when the run reads no span head.
+    span: Option<SpanHead>,
+    /// For a span head on its own upper layers: the states after the shared lower layers and
+    /// the attention mask.
+    branch_input: Option<(Tensor, Tensor)>,
+}
+
+/// The span head of a batch: its weights (and own layers) and its number of labels.
+struct SpanHead {
+    head: LoadedHead,
+    labels: usize,
 }
 
 fn fwd(e: tch::TchError) -> ModelError {
@@ -755,8 +817,11 @@ fn load_branch(
         config.attention_heads as i64,
         compute.precision == Precision::Int8,
     )
-    .map_err(|reason| ModelError::Build {
+    .map_err(|source| ModelError::Build {
         path: config.path.clone(),
-        reason: format!("head `{}`'s encoder layers: {reason}", hs.name),
+        source: Box::new(BuildError::Branch {
+            head: hs.name.clone(),
+            source: Box::new(source),
+        }),
     })
 }

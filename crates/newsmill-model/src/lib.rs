@@ -18,8 +18,8 @@ mod vocab;
 
 pub use config::{BranchSpec, Head, HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
 pub use device::{cuda_devices, Compute, Device, DeviceChoice, Precision};
-pub use error::ModelError;
-pub use joint::{JointHeads, JointItem, JointItemOut, JointModel, SpanRequest};
+pub use error::{BuildError, CudaLoadError, DeviceError, ForwardError, ModelError};
+pub use joint::{EncodedBatch, EncodedItem, JointHeads, JointItem, JointModel, SpanRequest};
 pub use model::{
     gather_batches, model_identity, plan_batches, plan_groups, BatchStats, Classifier, Logits,
 };

@@ -12,7 +12,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 use crate::config::{Head, ModelConfig, ModelType};
 use crate::device::{Compute, Precision};
-use crate::error::ModelError;
+use crate::error::{BuildError, ForwardError, ModelError};
 
 enum Net {
     BertToken(BertForTokenClassification),
@@ -101,49 +101,49 @@ impl Classifier {
 
         let mut vs = nn::VarStore::new(Device::Cpu);
         let root = vs.root();
-        let build = |e: String| ModelError::Build {
+        let build = |source: BuildError| ModelError::Build {
             path: config.path.clone(),
-            reason: e,
+            source: Box::new(source),
         };
         let built = catch_unwind(AssertUnwindSafe(|| -> Result<Net, ModelError> {
             Ok(match (config.model_type, head) {
                 (ModelType::Bert, Head::Token) => Net::BertToken(
                     BertForTokenClassification::new(&root, &config.rust_bert::<BertConfig>()?)
-                        .map_err(|e| build(e.to_string()))?,
+                        .map_err(|e| build(BuildError::RustBert(e)))?,
                 ),
                 (ModelType::Bert, Head::Sequence) => Net::BertSeq(
                     BertForSequenceClassification::new(&root, &config.rust_bert::<BertConfig>()?)
-                        .map_err(|e| build(e.to_string()))?,
+                        .map_err(|e| build(BuildError::RustBert(e)))?,
                 ),
                 (ModelType::DistilBert, Head::Token) => Net::DistilToken(
                     DistilBertForTokenClassification::new(
                         &root,
                         &config.rust_bert::<DistilBertConfig>()?,
                     )
-                    .map_err(|e| build(e.to_string()))?,
+                    .map_err(|e| build(BuildError::RustBert(e)))?,
                 ),
                 (ModelType::DistilBert, Head::Sequence) => Net::DistilSeq(
                     DistilBertModelClassifier::new(&root, &config.rust_bert::<DistilBertConfig>()?)
-                        .map_err(|e| build(e.to_string()))?,
+                        .map_err(|e| build(BuildError::RustBert(e)))?,
                 ),
                 (ModelType::Roberta, Head::Token) => Net::RobertaToken(
                     RobertaForTokenClassification::new(&root, &config.rust_bert::<BertConfig>()?)
-                        .map_err(|e| build(e.to_string()))?,
+                        .map_err(|e| build(BuildError::RustBert(e)))?,
                 ),
                 (ModelType::Roberta, Head::Sequence) => Net::RobertaSeq(
                     RobertaForSequenceClassification::new(
                         &root,
                         &config.rust_bert::<BertConfig>()?,
                     )
-                    .map_err(|e| build(e.to_string()))?,
+                    .map_err(|e| build(BuildError::RustBert(e)))?,
                 ),
             })
         }))
         .map_err(|p| {
-            build(format!(
-                "rust-bert could not build the model: {}",
-                panic_reason(p)
-            ))
+            build(BuildError::Panicked {
+                part: "model",
+                message: panic_reason(p),
+            })
         })??;
         let identity = load_weights(&vs, &weights)?;
         if compute.device.is_cuda() {
@@ -151,11 +151,11 @@ impl Classifier {
         }
         match (config.model_type, precision) {
             (ModelType::Bert, Precision::Fp16 | Precision::Bf16) => vs.set_kind(precision.kind()),
-            (other, Precision::Fp16 | Precision::Bf16) => {
-                return Err(build(format!(
-                    "{} is implemented for BERT models, not {other:?}",
-                    precision.as_str()
-                )))
+            (model_type, Precision::Fp16 | Precision::Bf16) => {
+                return Err(build(BuildError::Unsupported {
+                    precision,
+                    model_type,
+                }))
             }
             _ => {}
         }
@@ -174,10 +174,11 @@ impl Classifier {
                 .map_err(build)?,
             ),
             (_, Precision::Fp32 | Precision::Fp16 | Precision::Bf16) => None,
-            (other, Precision::Int8) => {
-                return Err(build(format!(
-                    "int8 is implemented for BERT models, not {other:?}"
-                )))
+            (model_type, Precision::Int8) => {
+                return Err(build(BuildError::Unsupported {
+                    precision,
+                    model_type,
+                }))
             }
         };
         Ok(Classifier {
@@ -209,10 +210,11 @@ impl Classifier {
             });
         }
         if batch.cols > self.config.max_positions {
-            return Err(ModelError::Forward(format!(
-                "batch of {} positions exceeds the model's {}",
-                batch.cols, self.config.max_positions
-            )));
+            return Err(ForwardError::TooLong {
+                cols: batch.cols,
+                max: self.config.max_positions,
+            }
+            .into());
         }
         let shape = [batch.rows as i64, batch.cols as i64];
         let dev = self.device;
@@ -221,10 +223,11 @@ impl Classifier {
         let types = if self.config.type_vocab_size > 0 {
             let max_type = batch.type_ids.iter().copied().max().unwrap_or(0);
             if max_type as usize >= self.config.type_vocab_size {
-                return Err(ModelError::Forward(format!(
-                    "token type id {max_type} out of range ({} types)",
-                    self.config.type_vocab_size
-                )));
+                return Err(ForwardError::TokenType {
+                    id: max_type,
+                    types: self.config.type_vocab_size,
+                }
+                .into());
             }
             Some(
                 Tensor::from_slice(&batch.type_ids)
@@ -235,7 +238,7 @@ impl Classifier {
             None
         };
         let out = catch_unwind(AssertUnwindSafe(|| {
-            tch::no_grad(|| -> Result<Tensor, String> {
+            tch::no_grad(|| -> Result<Tensor, rust_bert::RustBertError> {
                 let t = types.as_ref();
                 if let Some(q) = &self.own {
                     return Ok(q
@@ -253,15 +256,9 @@ impl Classifier {
                             .logits
                     }
                     Net::DistilToken(m) => {
-                        m.forward_t(Some(&ids), Some(&mask), None, false)
-                            .map_err(|e| e.to_string())?
-                            .logits
+                        m.forward_t(Some(&ids), Some(&mask), None, false)?.logits
                     }
-                    Net::DistilSeq(m) => {
-                        m.forward_t(Some(&ids), Some(&mask), None, false)
-                            .map_err(|e| e.to_string())?
-                            .logits
-                    }
+                    Net::DistilSeq(m) => m.forward_t(Some(&ids), Some(&mask), None, false)?.logits,
                     Net::RobertaToken(m) => {
                         m.forward_t(Some(&ids), Some(&mask), t, None, None, false)
                             .logits
@@ -274,8 +271,10 @@ impl Classifier {
                 Ok(logits.softmax(-1, Kind::Float).contiguous())
             })
         }))
-        .map_err(|p| ModelError::Forward(panic_reason(p)))?
-        .map_err(ModelError::Forward)?
+        .map_err(|p| ForwardError::Panicked {
+            message: panic_reason(p),
+        })?
+        .map_err(ForwardError::RustBert)?
         .to_device(Device::Cpu);
         let numel = out.numel();
         let mut probs = vec![0f32; numel];
@@ -285,9 +284,11 @@ impl Classifier {
             Head::Sequence => batch.rows * labels,
         };
         if numel != expected {
-            return Err(ModelError::Forward(format!(
-                "model returned {numel} values, expected {expected}"
-            )));
+            return Err(ForwardError::OutputSize {
+                found: numel,
+                expected,
+            }
+            .into());
         }
         Ok(Logits {
             probs,
@@ -342,9 +343,9 @@ pub(crate) fn parse_weights<'a>(
     bytes: &'a [u8],
     path: &Path,
 ) -> Result<SafeTensors<'a>, ModelError> {
-    SafeTensors::deserialize(bytes).map_err(|e| ModelError::CorruptWeights {
+    SafeTensors::deserialize(bytes).map_err(|source| ModelError::CorruptWeights {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source,
     })
 }
 
@@ -358,9 +359,10 @@ pub(crate) fn copy_vars(
     vars.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, mut var) in vars {
         let src = tensor_f32(st, path, &name, Some(&var.size()))?;
-        tch::no_grad(|| var.f_copy_(&src)).map_err(|e| ModelError::CorruptWeights {
+        tch::no_grad(|| var.f_copy_(&src)).map_err(|source| ModelError::TensorData {
             path: path.to_path_buf(),
-            reason: format!("tensor `{name}`: {e}"),
+            tensor: name.clone(),
+            source: Box::new(source),
         })?;
     }
     Ok(())
@@ -402,9 +404,10 @@ pub(crate) fn tensor_f32(
     };
     Tensor::f_from_data_size(view.data(), &found, kind)
         .and_then(|t| t.f_to_kind(Kind::Float))
-        .map_err(|e| ModelError::CorruptWeights {
+        .map_err(|source| ModelError::TensorData {
             path: path.to_path_buf(),
-            reason: format!("tensor `{name}`: {e}"),
+            tensor: name.to_string(),
+            source: Box::new(source),
         })
 }
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use newsmill_model::{
-    BatchStats, HeadKind, JointHeads, JointItem, JointItemOut, JointModel, ModelError, SpanRequest,
+    BatchStats, HeadKind, JointHeads, JointItem, JointModel, ModelError, SpanRequest,
 };
 use newsmill_ner::{Entity, NerModel, NerOptions, PreparedText};
 use newsmill_stance::Scored;
@@ -182,6 +182,16 @@ pub(crate) struct Decoded {
     target_requests: Vec<(usize, usize)>,
 }
 
+/// What one item (one sentence) gave: the first-position heads' probabilities (in
+/// [`JointHeads::first`] order), what the decoder made of its tokens, and the span head's
+/// probabilities per span request.
+#[derive(Debug, Default)]
+pub(crate) struct ItemOut {
+    first: Vec<Vec<f32>>,
+    decoded: Decoded,
+    spans: Vec<Vec<f32>>,
+}
+
 /// The items of a group: one per sentence unit, and where each came from.
 pub(crate) struct Prepared {
     texts: Vec<PreparedText>,
@@ -305,7 +315,7 @@ impl JointModels {
         &self,
         p: &Prepared,
         texts: &[JointText],
-        outs: Vec<JointItemOut<Decoded>>,
+        outs: Vec<ItemOut>,
     ) -> Vec<JointResult> {
         let mut results: Vec<JointResult> = texts
             .iter()
@@ -368,16 +378,36 @@ impl JointModels {
         results
     }
 
-    /// Runs the batch `members` of `p.items` (planned by the caller) on this model.
+    /// Runs the batch `members` of `p.items` (planned by the caller) on this model: one
+    /// encoder pass, each member's tokens decoded, then the spans the decoding asked for
+    /// pooled from the same hidden states.
     pub(crate) fn run_batch(
         &self,
         p: &Prepared,
         texts: &[JointText],
         members: &[usize],
-    ) -> Result<(Vec<JointItemOut<Decoded>>, BatchStats), ModelError> {
-        let decode = |item: usize, probs: &[Vec<f32>]| self.decode(p, texts, item, probs);
-        self.model
-            .run_batch(&p.items, members, &self.heads, &decode)
+    ) -> Result<(Vec<ItemOut>, BatchStats), ModelError> {
+        let enc = self.model.encode_batch(&p.items, members, &self.heads)?;
+        let (decoded, requests): (Vec<Decoded>, Vec<Vec<SpanRequest>>) = members
+            .iter()
+            .zip(&enc.items)
+            .map(|(&item, e)| self.decode(p, texts, item, &e.tokens))
+            .unzip();
+        let spans = enc.score_spans(&requests)?;
+        // the pass's time: encoding, decoding and pooling
+        let stats = enc.stats();
+        let outs = enc
+            .items
+            .into_iter()
+            .zip(decoded)
+            .zip(spans)
+            .map(|((e, decoded), spans)| ItemOut {
+                first: e.first,
+                decoded,
+                spans,
+            })
+            .collect();
+        Ok((outs, stats))
     }
 }
 

@@ -176,7 +176,7 @@ type Pick = fn(&Models) -> Option<&Classifier>;
 pub(crate) type BatchResult<T> = Result<(Vec<T>, BatchStats), ModelError>;
 
 pub(crate) fn no_models() -> ModelError {
-    ModelError::Forward("worker thread without models".into())
+    ModelError::NotLoaded
 }
 
 /// Runs every batch of `plan` with `run`, spread over the current rayon pool: each batch on
