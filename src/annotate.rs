@@ -15,7 +15,7 @@ use crate::{bench, outfile, report, signals, workers};
 /// With `-q`, libtorch's own warnings (int8's deprecation notices) are not printed either:
 /// its log level (`FLAGS_caffe2_log_level`, looked up at run time, so a libtorch without it
 /// only keeps printing) is raised to errors.
-fn quiet_libtorch() {
+pub(crate) fn quiet_libtorch() {
     // SAFETY: dlsym with a valid C string; the symbol, when present, is c10's `int32_t` log
     // level, written once here before any model is loaded or any worker runs.
     unsafe {

@@ -9,7 +9,7 @@ use newsmill_ner::{Decoding, NerContext};
 use newsmill_pipeline::defaults;
 use newsmill_pipeline::SentenceHead;
 
-use crate::{bench, eval, report};
+use crate::{bench, eval, report, serve};
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +34,9 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Write one flat table of annotated JSONL as CSV or Parquet (columns: docs/tables.md).
     Export(report::ExportArgs),
+    /// Annotate requests on stdin (JSONL records, each request ended by an empty line), the
+    /// models loaded once: the engine of the Python package (README, "Python").
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Args, Clone, Default)]

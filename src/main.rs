@@ -15,6 +15,7 @@ mod cli;
 mod eval;
 mod outfile;
 mod report;
+mod serve;
 mod settings;
 mod signals;
 mod workers;
@@ -103,6 +104,7 @@ fn main() -> ExitCode {
         Command::Bench(b) => bench::run(b),
         Command::Report(r) => report::run_report(r),
         Command::Export(x) => report::run_export(x),
+        Command::Serve(s) => serve::run(s),
     };
     match result {
         Ok(code) => code,

@@ -15,8 +15,9 @@ use newsmill_pipeline::{
 use newsmill_text::Windowing;
 
 use crate::cli::{AnnotateArgs, ModelArgs, RunArgs, TaskArgs};
+use crate::serve::ServeArgs;
 
-/// The settings of an `annotate`, `bench` or `eval` run.
+/// The settings of an `annotate`, `serve`, `bench` or `eval` run.
 pub struct Settings {
     /// What is annotated and how: tasks, NER options, batch budget, targets, output options.
     pub annotate: AnnotateOptions,
@@ -46,16 +47,45 @@ pub struct Given {
 impl Settings {
     /// `annotate`'s settings.
     pub fn annotate(args: &AnnotateArgs) -> Result<Settings> {
-        let mut s = Settings::base(&args.run, &args.models)?;
-        s.annotate.tasks = tasks(&args.what)?;
-        s.annotate.targets = targets(&args.what)?;
-        s.annotate.include_text = !args.no_text;
-        s.annotate.sentence_head = args.sentence_head;
-        s.annotate.keep_boilerplate = args.keep_boilerplate;
+        Settings::records(
+            &args.run,
+            &args.models,
+            &args.what,
+            [&args.id_field, &args.text_field, &args.title_field],
+            (!args.no_text, args.sentence_head, args.keep_boilerplate),
+        )
+    }
+
+    /// `serve`'s settings: `annotate`'s, from the same flags.
+    pub fn serve(args: &ServeArgs) -> Result<Settings> {
+        Settings::records(
+            &args.run,
+            &args.models,
+            &args.what,
+            [&args.id_field, &args.text_field, &args.title_field],
+            (!args.no_text, args.sentence_head, args.keep_boilerplate),
+        )
+    }
+
+    /// The settings of a command that annotates JSONL records (`annotate`, `serve`): fields
+    /// id, text, title; output options (text included, sentence head, boilerplate kept).
+    fn records(
+        run: &RunArgs,
+        models: &ModelArgs,
+        what: &TaskArgs,
+        [id, text, title]: [&String; 3],
+        (include_text, sentence_head, keep_boilerplate): (bool, SentenceHead, bool),
+    ) -> Result<Settings> {
+        let mut s = Settings::base(run, models)?;
+        s.annotate.tasks = tasks(what)?;
+        s.annotate.targets = targets(what)?;
+        s.annotate.include_text = include_text;
+        s.annotate.sentence_head = sentence_head;
+        s.annotate.keep_boilerplate = keep_boilerplate;
         s.fields = Fields {
-            id: args.id_field.clone(),
-            text: args.text_field.clone(),
-            title: args.title_field.clone(),
+            id: id.clone(),
+            text: text.clone(),
+            title: title.clone(),
         };
         Ok(s)
     }

@@ -13,3 +13,4 @@ mod joint;
 mod reference_output;
 mod report_cli;
 mod robustness;
+mod serve;
