@@ -1,68 +1,17 @@
 //! Annotation of a group of articles by one worker: every model runs once per group, over the
 //! sentences, windows and targets of all its articles batched together by length.
 
-use newsmill_model::{gather_batches, plan_groups, BatchStats, JointItem};
-
 use newsmill_stance::find_targets;
 use newsmill_text::{page_roles, segment, Repeated, Span};
 
 use newsmill_schema::ErrorKind;
 
 use crate::input::{BadRecord, Item};
-use crate::joint::{JointModels, JointText};
-use crate::models::{no_models, predict, run_plan, Models};
+use crate::models::Models;
 use crate::options::AnnotateOptions;
+use crate::phases::PHASES;
 use crate::render::{error_line, render};
-use crate::state::{Failure, TargetMatch, Work};
-use crate::PipelineError;
-
-/// Counters of one group's work. Times are summed over workers (busy seconds).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct GroupStats {
-    pub articles: usize,
-    pub errors: usize,
-    pub warnings: usize,
-    /// Entity mentions found.
-    pub entities: usize,
-    pub ner: BatchStats,
-    pub sentiment: BatchStats,
-    pub stance: BatchStats,
-    /// The joint checkpoint's one pass (its token decoding included).
-    pub joint: BatchStats,
-    /// Segmentation, word splitting, wordpiece encoding, windowing.
-    pub prepare_seconds: f64,
-    /// NER decoding.
-    pub decode_seconds: f64,
-    /// Actors, summary and JSON rendering.
-    pub render_seconds: f64,
-}
-
-impl GroupStats {
-    /// Seconds some worker spent on this group: the stages and the forward passes.
-    pub fn busy_seconds(&self) -> f64 {
-        self.prepare_seconds
-            + self.decode_seconds
-            + self.render_seconds
-            + self.ner.forward_seconds
-            + self.sentiment.forward_seconds
-            + self.stance.forward_seconds
-            + self.joint.forward_seconds
-    }
-
-    pub fn add(&mut self, o: &GroupStats) {
-        self.articles += o.articles;
-        self.errors += o.errors;
-        self.warnings += o.warnings;
-        self.entities += o.entities;
-        self.prepare_seconds += o.prepare_seconds;
-        self.decode_seconds += o.decode_seconds;
-        self.render_seconds += o.render_seconds;
-        self.ner.add(&o.ner);
-        self.sentiment.add(&o.sentiment);
-        self.stance.add(&o.stance);
-        self.joint.add(&o.joint);
-    }
-}
+use crate::state::{Failure, GroupStats, TargetMatch, Work};
 
 /// The message of a caught panic.
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -220,7 +169,10 @@ fn run_models(models: &Models, work: &mut [Work], opts: &AnnotateOptions, stats:
             injected_panic("models", &w.article.text);
         }
         let mut s = GroupStats::default();
-        run_models_batched(models, work, opts, &mut s).map(|_| s)
+        PHASES
+            .iter()
+            .try_for_each(|phase| phase(models, work, opts, &mut s))
+            .map(|_| s)
     }));
     match group {
         Ok(Ok(s)) => stats.add(&s),
@@ -247,159 +199,6 @@ fn run_models(models: &Models, work: &mut [Work], opts: &AnnotateOptions, stats:
             });
         }
     }
-}
-
-fn run_models_batched(
-    models: &Models,
-    work: &mut [Work],
-    opts: &AnnotateOptions,
-    stats: &mut GroupStats,
-) -> Result<(), PipelineError> {
-    let budget = opts.token_budget;
-    if let Some(ner) = &models.ner {
-        let t0 = std::time::Instant::now();
-        let mut inputs = Vec::new();
-        let mut counts = Vec::with_capacity(work.len());
-        for w in work.iter_mut() {
-            let p = ner.prepare(&w.article.text, &w.sentences, &w.roles)?;
-            let mine = ner.inputs(&p);
-            counts.push(mine.len());
-            inputs.extend(mine);
-            w.prepared = Some(p);
-        }
-        stats.prepare_seconds += t0.elapsed().as_secs_f64();
-        let (probs, st) = predict(
-            |m| m.ner.as_ref().and_then(|n| n.clf.as_ref()),
-            &inputs,
-            budget,
-        )?;
-        stats.ner.add(&st);
-        let t0 = std::time::Instant::now();
-        let mut at = 0;
-        for (w, n) in work.iter_mut().zip(counts) {
-            if let Some(p) = w.prepared.take() {
-                w.entities = ner.decode(&p, &probs[at..at + n]);
-            }
-            at += n;
-        }
-        stats.decode_seconds += t0.elapsed().as_secs_f64();
-    }
-    if let Some(jm) = &models.joint {
-        let st = run_joint(jm, |m| m.joint.as_ref(), work, budget, stats)?;
-        stats.joint.add(&st);
-    }
-    if let Some(sm) = &models.sentiment {
-        let t0 = std::time::Instant::now();
-        let mut inputs = Vec::new();
-        for w in work.iter() {
-            for s in &w.sentences {
-                inputs.push(sm.sentence_input(s.slice(&w.article.text))?);
-            }
-        }
-        stats.prepare_seconds += t0.elapsed().as_secs_f64();
-        let (probs, st) = predict(|m| m.sentiment.as_ref().map(|n| &n.clf), &inputs, budget)?;
-        stats.sentiment.add(&st);
-        let mut it = probs.iter();
-        for w in work.iter_mut() {
-            w.sentiments = w
-                .sentences
-                .iter()
-                .map(|_| it.next().map(|p| sm.scored(p)))
-                .collect();
-        }
-    }
-    if let Some(st_model) = &models.stance {
-        let t0 = std::time::Instant::now();
-        let mut inputs = Vec::new();
-        for w in work.iter() {
-            let text = &w.article.text;
-            let entity_spans = w
-                .entities
-                .iter()
-                .filter(|_| opts.tasks.stance)
-                .map(|e| (Span::new(e.start, e.end), e.sentence));
-            let target_spans = w.targets.iter().map(|t| (t.span, t.sentence));
-            for (span, si) in entity_spans.chain(target_spans) {
-                let s = w.sentences[si];
-                let target = Span::new(span.start - s.start, span.end - s.start);
-                inputs.push(st_model.target_input(s.slice(text), target)?);
-            }
-        }
-        stats.prepare_seconds += t0.elapsed().as_secs_f64();
-        let (probs, st) = predict(|m| m.stance.as_ref().map(|n| &n.clf), &inputs, budget)?;
-        stats.stance.add(&st);
-        let mut it = probs.iter();
-        for w in work.iter_mut() {
-            if opts.tasks.stance {
-                w.stances = w
-                    .entities
-                    .iter()
-                    .map(|_| it.next().map(|p| st_model.scored(p)))
-                    .collect();
-            }
-            w.target_stances = w
-                .targets
-                .iter()
-                .map(|_| it.next().map(|p| st_model.scored(p)))
-                .collect();
-        }
-    }
-    if let Some(js) = &models.joint_stance {
-        let st = run_joint(js, |m| m.joint_stance.as_ref(), work, budget, stats)?;
-        stats.stance.add(&st);
-    }
-    Ok(())
-}
-
-/// A joint checkpoint's phase: one encoder pass per sentence for every task it answers (`pick`
-/// finds the same checkpoint among a worker's models). Returns the pass's counters.
-fn run_joint(
-    jm: &JointModels,
-    pick: fn(&Models) -> Option<&JointModels>,
-    work: &mut [Work],
-    budget: usize,
-    stats: &mut GroupStats,
-) -> Result<BatchStats, PipelineError> {
-    let (results, pass) = {
-        let t0 = std::time::Instant::now();
-        let texts: Vec<JointText> = work
-            .iter()
-            .map(|w| JointText {
-                text: &w.article.text,
-                sentences: &w.sentences,
-                roles: &w.roles,
-                entities: &w.entities,
-                targets: w.targets.iter().map(|t| (t.span, t.sentence)).collect(),
-                words: None,
-            })
-            .collect();
-        let prepared = jm.prepare(&texts)?;
-        let shapes: Vec<(usize, usize)> = prepared.items.iter().map(JointItem::shape).collect();
-        let plan = plan_groups(&shapes, budget);
-        stats.prepare_seconds += t0.elapsed().as_secs_f64();
-        let results = run_plan(&plan, |m, members| {
-            pick(m)
-                .ok_or_else(no_models)?
-                .run_batch(&prepared, &texts, members)
-        });
-        let (outs, st) = gather_batches(prepared.items.len(), &plan, results)?;
-        (jm.collect(&prepared, &texts, outs), st)
-    };
-    for (w, r) in work.iter_mut().zip(results) {
-        if jm.uses.ner {
-            w.entities = r.entities;
-        }
-        if jm.uses.sentiment {
-            w.sentiments = r.sentiments;
-        }
-        if jm.uses.stance {
-            if jm.uses.entity_stance {
-                w.stances = r.stances;
-            }
-            w.target_stances = r.target_stances;
-        }
-    }
-    Ok(pass)
 }
 
 /// Matches of the user targets, each inside one sentence (a match that crosses a sentence

@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
-use crate::annotate::{annotate_group, GroupStats};
+use crate::annotate::annotate_group;
 use crate::defaults;
 use crate::input::Item;
 use crate::models::{install_worker_models, with_worker_models, Models};
 use crate::options::AnnotateOptions;
 use crate::plan::ModelPlan;
+use crate::state::GroupStats;
 
 use crate::PipelineError;
 

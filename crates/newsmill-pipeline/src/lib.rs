@@ -8,16 +8,18 @@ pub mod input;
 mod joint;
 mod models;
 mod options;
+mod phases;
 mod plan;
 mod render;
 mod state;
 
-pub use annotate::{annotate_group, GroupStats};
+pub use annotate::annotate_group;
 pub use engine::{Engine, EngineOptions, RunSummary};
 pub use joint::{JointModels, JointResult, JointText, JointUses, SentenceHead};
 pub use models::{is_joint_checkpoint, Models};
 pub use options::{AnnotateOptions, ModelPaths, Tasks};
 pub use plan::{ModelPlan, PlannedJoint};
+pub use state::GroupStats;
 
 /// Errors that stop a whole run (record-level problems become error records instead).
 #[derive(Debug, thiserror::Error)]

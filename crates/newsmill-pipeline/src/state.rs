@@ -2,6 +2,7 @@
 //! model found, in the text's byte spans, until it is rendered (`render.rs` turns byte spans
 //! into character offsets, once).
 
+use newsmill_model::BatchStats;
 use newsmill_ner::{Entity, PreparedText};
 use newsmill_schema::{ErrorKind, Scored};
 use newsmill_text::{Role, Span};
@@ -44,4 +45,52 @@ pub(crate) struct TargetMatch {
 pub(crate) struct Failure {
     pub(crate) kind: ErrorKind,
     pub(crate) message: String,
+}
+
+/// Counters of one group's work. Times are summed over workers (busy seconds).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GroupStats {
+    pub articles: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    /// Entity mentions found.
+    pub entities: usize,
+    pub ner: BatchStats,
+    pub sentiment: BatchStats,
+    pub stance: BatchStats,
+    /// The joint checkpoint's one pass (its token decoding included).
+    pub joint: BatchStats,
+    /// Segmentation, word splitting, wordpiece encoding, windowing.
+    pub prepare_seconds: f64,
+    /// NER decoding.
+    pub decode_seconds: f64,
+    /// Actors, summary and JSON rendering.
+    pub render_seconds: f64,
+}
+
+impl GroupStats {
+    /// Seconds some worker spent on this group: the stages and the forward passes.
+    pub fn busy_seconds(&self) -> f64 {
+        self.prepare_seconds
+            + self.decode_seconds
+            + self.render_seconds
+            + self.ner.forward_seconds
+            + self.sentiment.forward_seconds
+            + self.stance.forward_seconds
+            + self.joint.forward_seconds
+    }
+
+    pub fn add(&mut self, o: &GroupStats) {
+        self.articles += o.articles;
+        self.errors += o.errors;
+        self.warnings += o.warnings;
+        self.entities += o.entities;
+        self.prepare_seconds += o.prepare_seconds;
+        self.decode_seconds += o.decode_seconds;
+        self.render_seconds += o.render_seconds;
+        self.ner.add(&o.ner);
+        self.sentiment.add(&o.sentiment);
+        self.stance.add(&o.stance);
+        self.joint.add(&o.joint);
+    }
 }
