@@ -10,25 +10,11 @@ use newsmill_pipeline::{Engine, PipelineError};
 
 use crate::cli::AnnotateArgs;
 use crate::settings::Settings;
-use crate::{bench, outfile, report, signals, workers};
-
-/// With `-q`, libtorch's own warnings (int8's deprecation notices) are not printed either:
-/// its log level (`FLAGS_caffe2_log_level`, looked up at run time, so a libtorch without it
-/// only keeps printing) is raised to errors.
-pub(crate) fn quiet_libtorch() {
-    // SAFETY: dlsym with a valid C string; the symbol, when present, is c10's `int32_t` log
-    // level, written once here before any model is loaded or any worker runs.
-    unsafe {
-        let sym = libc::dlsym(libc::RTLD_DEFAULT, c"FLAGS_caffe2_log_level".as_ptr());
-        if !sym.is_null() {
-            *(sym as *mut i32) = 2;
-        }
-    }
-}
+use crate::{outfile, process, report, signals, workers};
 
 pub fn run(args: AnnotateArgs) -> Result<ExitCode> {
     if args.quiet {
-        quiet_libtorch();
+        process::quiet_libtorch();
     }
     let settings = Settings::annotate(&args)?;
     let opts = &settings.annotate;
@@ -185,7 +171,7 @@ pub fn run(args: AnnotateArgs) -> Result<ExitCode> {
             s.warnings,
             summary.elapsed.as_secs_f64(),
             s.articles as f64 / summary.elapsed.as_secs_f64().max(1e-9),
-            bench::peak_rss_mib().unwrap_or(0.0),
+            process::peak_rss_mib().unwrap_or(0.0),
             if done > 0 { format!("; {done} records were already in the output") } else { String::new() },
         );
     }

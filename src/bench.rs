@@ -53,14 +53,6 @@ fn model_json(s: &BatchStats, wall: f64) -> serde_json::Value {
     })
 }
 
-/// Peak resident set size of this process in MiB (VmHWM), where /proc is available.
-pub fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let settings = Settings::bench(&args.run, &args.models, &args.what)?;
     let opts = &settings.annotate;
@@ -135,7 +127,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         "encoder_gflop_per_second": achieved,
         "peak_matmul_gflop_per_second": peak,
         "fraction_of_peak": achieved / peak.max(1e-9),
-        "peak_rss_mib": peak_rss_mib(),
+        "peak_rss_mib": crate::process::peak_rss_mib(),
     });
     let text = serde_json::to_string_pretty(&report)?;
     println!("{text}");

@@ -3,41 +3,11 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 use newsmill_model::{DeviceChoice, Precision};
 use newsmill_ner::{Decoding, NerContext};
 use newsmill_pipeline::defaults;
 use newsmill_pipeline::SentenceHead;
-
-use crate::{bench, eval, report, serve};
-
-#[derive(Parser)]
-#[command(
-    name = "newsmill",
-    about = "Annotate news corpora: entities, sentence sentiment, entity stance"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Subcommand)]
-pub enum Command {
-    /// Annotate a corpus (JSONL file, folder of .txt files, or - for JSONL on stdin).
-    Annotate(AnnotateArgs),
-    /// Score a model on a labelled dev file with the same inference path as `annotate`.
-    Eval(eval::EvalArgs),
-    /// Measure throughput on a corpus (articles/s, wordpieces/s, padding, FLOP/s, peak RSS).
-    Bench(bench::BenchArgs),
-    /// Write a self-contained HTML report of annotated JSONL (overview, articles with entities
-    /// highlighted, actors, errors).
-    Report(report::ReportArgs),
-    /// Write one flat table of annotated JSONL as CSV or Parquet (columns: docs/tables.md).
-    Export(report::ExportArgs),
-    /// Annotate requests on stdin (JSONL records, each request ended by an empty line), the
-    /// models loaded once: the engine of the Python package (README, "Python").
-    Serve(serve::ServeArgs),
-}
 
 #[derive(Args, Clone, Default)]
 pub struct ModelArgs {
@@ -113,21 +83,10 @@ pub struct TaskArgs {
     pub targets_file: Option<PathBuf>,
 }
 
-#[derive(Args)]
-pub struct AnnotateArgs {
-    /// Inputs, read in the order given as one corpus: JSONL files (plain, gzip or zstd,
-    /// told by their first bytes), folders of .txt files, globs (a quoted pattern is expanded
-    /// here, sorted), or - (JSONL on stdin, the only input)
-    #[arg(required = true, num_args = 1..)]
-    pub inputs: Vec<String>,
-    /// Output JSONL file, written as OUT.newsmill-partial and renamed over OUT when the run
-    /// finishes; `-` is stdout [default: stdout]
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
-    #[command(flatten)]
-    pub models: ModelArgs,
-    #[command(flatten)]
-    pub what: TaskArgs,
+/// What is read from each JSONL record and what its output record holds (`annotate`,
+/// `serve`).
+#[derive(Args, Clone)]
+pub struct RecordArgs {
     /// JSONL field holding the id
     #[arg(long, default_value = "id")]
     pub id_field: String,
@@ -147,6 +106,25 @@ pub struct AnnotateArgs {
     /// and the actors' stance, as other sentences
     #[arg(long)]
     pub keep_boilerplate: bool,
+}
+
+#[derive(Args)]
+pub struct AnnotateArgs {
+    /// Inputs, read in the order given as one corpus: JSONL files (plain, gzip or zstd,
+    /// told by their first bytes), folders of .txt files, globs (a quoted pattern is expanded
+    /// here, sorted), or - (JSONL on stdin, the only input)
+    #[arg(required = true, num_args = 1..)]
+    pub inputs: Vec<String>,
+    /// Output JSONL file, written as OUT.newsmill-partial and renamed over OUT when the run
+    /// finishes; `-` is stdout [default: stdout]
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: ModelArgs,
+    #[command(flatten)]
+    pub what: TaskArgs,
+    #[command(flatten)]
+    pub record: RecordArgs,
     /// No progress bar or summary on stderr
     #[arg(short, long)]
     pub quiet: bool,
@@ -162,6 +140,22 @@ pub struct AnnotateArgs {
     /// With --report: show at most N articles in full (0: all)
     #[arg(long, requires = "report", default_value_t = newsmill_report::ReportOptions::default().max_articles)]
     pub max_articles: usize,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `serve`: the flags of `annotate` that do not name an input or an output.
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub models: ModelArgs,
+    #[command(flatten)]
+    pub what: TaskArgs,
+    #[command(flatten)]
+    pub record: RecordArgs,
+    /// libtorch's own warnings (int8's deprecation notices) are not printed
+    #[arg(short, long)]
+    pub quiet: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }

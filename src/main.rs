@@ -14,6 +14,7 @@ mod bench;
 mod cli;
 mod eval;
 mod outfile;
+mod process;
 mod report;
 mod serve;
 mod settings;
@@ -45,9 +46,37 @@ unsafe impl Sync for ConfString {}
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
-use cli::{Cli, Command, ModelArgs};
+use cli::ModelArgs;
+
+#[derive(Parser)]
+#[command(
+    name = "newsmill",
+    about = "Annotate news corpora: entities, sentence sentiment, entity stance"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Annotate a corpus (JSONL file, folder of .txt files, or - for JSONL on stdin).
+    Annotate(cli::AnnotateArgs),
+    /// Score a model on a labelled dev file with the same inference path as `annotate`.
+    Eval(eval::EvalArgs),
+    /// Measure throughput on a corpus (articles/s, wordpieces/s, padding, FLOP/s, peak RSS).
+    Bench(bench::BenchArgs),
+    /// Write a self-contained HTML report of annotated JSONL (overview, articles with entities
+    /// highlighted, actors, errors).
+    Report(report::ReportArgs),
+    /// Write one flat table of annotated JSONL as CSV or Parquet (columns: docs/tables.md).
+    Export(report::ExportArgs),
+    /// Annotate requests on stdin (JSONL records, each request ended by an empty line), the
+    /// models loaded once: the engine of the Python package (README, "Python").
+    Serve(cli::ServeArgs),
+}
 
 /// `newsmill --version`: the crate version, the libtorch version it was built against, and the
 /// content hash of the default models (as output records name them, `folder@hash`).

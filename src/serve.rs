@@ -10,45 +10,12 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
-use clap::Args;
 use newsmill_pipeline::input::{JsonlReader, Source};
-use newsmill_pipeline::{Engine, SentenceHead};
+use newsmill_pipeline::Engine;
 
-use crate::cli::{ModelArgs, RunArgs, TaskArgs};
+use crate::cli::ServeArgs;
 use crate::settings::Settings;
-use crate::{annotate, outfile, workers};
-
-#[derive(Args)]
-pub struct ServeArgs {
-    #[command(flatten)]
-    pub models: ModelArgs,
-    #[command(flatten)]
-    pub what: TaskArgs,
-    /// JSONL field holding the id
-    #[arg(long, default_value = "id")]
-    pub id_field: String,
-    /// JSONL field holding the text
-    #[arg(long, default_value = "text")]
-    pub text_field: String,
-    /// JSONL field holding the title (copied to the output)
-    #[arg(long, default_value = "title")]
-    pub title_field: String,
-    /// Leave the article text out of the output
-    #[arg(long)]
-    pub no_text: bool,
-    /// Which head of a joint checkpoint gives the sentence sentiment
-    #[arg(long, value_enum, default_value_t = SentenceHead::Auto)]
-    pub sentence_head: SentenceHead,
-    /// Count boilerplate sentences in the article tone, the salient actors and the actors'
-    /// stance, as other sentences
-    #[arg(long)]
-    pub keep_boilerplate: bool,
-    /// libtorch's own warnings (int8's deprecation notices) are not printed
-    #[arg(short, long)]
-    pub quiet: bool,
-    #[command(flatten)]
-    pub run: RunArgs,
-}
+use crate::{outfile, process, workers};
 
 /// The server's stdin, shared by the requests: each request's reader takes lines from it
 /// until the empty line that ends the request (or the end of stdin).
@@ -121,7 +88,7 @@ fn exit_with_parent() {
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     exit_with_parent();
     if args.quiet {
-        annotate::quiet_libtorch();
+        process::quiet_libtorch();
     }
     let settings = Settings::serve(&args)?;
     let plan = settings.plan()?;

@@ -14,8 +14,7 @@ use newsmill_pipeline::{
 };
 use newsmill_text::Windowing;
 
-use crate::cli::{AnnotateArgs, ModelArgs, RunArgs, TaskArgs};
-use crate::serve::ServeArgs;
+use crate::cli::{AnnotateArgs, ModelArgs, RecordArgs, RunArgs, ServeArgs, TaskArgs};
 
 /// The settings of an `annotate`, `serve`, `bench` or `eval` run.
 pub struct Settings {
@@ -47,24 +46,12 @@ pub struct Given {
 impl Settings {
     /// `annotate`'s settings.
     pub fn annotate(args: &AnnotateArgs) -> Result<Settings> {
-        Settings::records(
-            &args.run,
-            &args.models,
-            &args.what,
-            [&args.id_field, &args.text_field, &args.title_field],
-            (!args.no_text, args.sentence_head, args.keep_boilerplate),
-        )
+        Settings::records(&args.run, &args.models, &args.what, &args.record)
     }
 
     /// `serve`'s settings: `annotate`'s, from the same flags.
     pub fn serve(args: &ServeArgs) -> Result<Settings> {
-        Settings::records(
-            &args.run,
-            &args.models,
-            &args.what,
-            [&args.id_field, &args.text_field, &args.title_field],
-            (!args.no_text, args.sentence_head, args.keep_boilerplate),
-        )
+        Settings::records(&args.run, &args.models, &args.what, &args.record)
     }
 
     /// The settings of a command that annotates JSONL records (`annotate`, `serve`): fields
@@ -73,19 +60,18 @@ impl Settings {
         run: &RunArgs,
         models: &ModelArgs,
         what: &TaskArgs,
-        [id, text, title]: [&String; 3],
-        (include_text, sentence_head, keep_boilerplate): (bool, SentenceHead, bool),
+        record: &RecordArgs,
     ) -> Result<Settings> {
         let mut s = Settings::base(run, models)?;
         s.annotate.tasks = tasks(what)?;
         s.annotate.targets = targets(what)?;
-        s.annotate.include_text = include_text;
-        s.annotate.sentence_head = sentence_head;
-        s.annotate.keep_boilerplate = keep_boilerplate;
+        s.annotate.include_text = !record.no_text;
+        s.annotate.sentence_head = record.sentence_head;
+        s.annotate.keep_boilerplate = record.keep_boilerplate;
         s.fields = Fields {
-            id: id.clone(),
-            text: text.clone(),
-            title: title.clone(),
+            id: record.id_field.clone(),
+            text: record.text_field.clone(),
+            title: record.title_field.clone(),
         };
         Ok(s)
     }

@@ -41,7 +41,7 @@ pub fn cap(
     }
     if n > 1 {
         let (shared, per_worker) = worker_bytes(plan, engine.intra_threads);
-        if let Some(avail) = available_memory() {
+        if let Some(avail) = crate::process::available_memory() {
             let room = (avail / 4 * 3).saturating_sub(shared);
             let by_memory = (room / per_worker.max(1)).max(1) as usize;
             if by_memory < n {
@@ -72,25 +72,6 @@ fn worker_bytes(plan: &ModelPlan, intra_threads: usize) -> (u64, u64) {
         2 * shared,
         2 * own + WORKER_OVERHEAD * intra_threads.max(1) as u64,
     )
-}
-
-/// Memory available to this process: MemAvailable, or the cgroup's limit if lower.
-fn available_memory() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: u64 = meminfo
-        .lines()
-        .find(|l| l.starts_with("MemAvailable:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    let mut avail = kb * 1024;
-    let read = |p: &str| -> Option<u64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
-    if let Some(limit) = read("/sys/fs/cgroup/memory.max") {
-        let used = read("/sys/fs/cgroup/memory.current").unwrap_or(0);
-        avail = avail.min(limit.saturating_sub(used));
-    }
-    Some(avail)
 }
 
 /// Says on stderr when NER window options given on the command line cannot be used as given:

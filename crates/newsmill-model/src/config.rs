@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::error::ModelError;
+pub use crate::kinds::ModelType;
 use newsmill_text::CaseFeature;
 
 /// What a classifier predicts: one label per token, or one per sequence.
@@ -74,14 +75,6 @@ impl JointSpec {
     pub fn head(&self, name: &str) -> Option<&HeadSpec> {
         self.heads.iter().find(|h| h.name == name)
     }
-}
-
-/// The architectures newsmill can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelType {
-    Bert,
-    DistilBert,
-    Roberta,
 }
 
 /// What newsmill reads from `config.json`, validated, plus the raw JSON (with defaults filled

@@ -1,8 +1,7 @@
 use std::ops::Range;
 use std::path::PathBuf;
 
-use crate::config::ModelType;
-use crate::device::{Device, Precision};
+use crate::kinds::{Device, ModelType, Precision};
 
 /// Errors of loading and running a model. Every variant names the file (and field or tensor)
 /// at fault; the cause, when there is one, is the error's source (printed after the message by

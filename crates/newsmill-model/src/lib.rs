@@ -11,6 +11,7 @@ mod config;
 mod device;
 mod error;
 mod joint;
+mod kinds;
 mod model;
 mod quant;
 mod shallow;

@@ -16,9 +16,9 @@ mod state;
 pub use annotate::annotate_group;
 pub use engine::{Engine, EngineOptions, RunSummary};
 pub use joint::{JointModels, JointResult, JointText, JointUses, SentenceHead};
-pub use models::{is_joint_checkpoint, Models};
+pub use models::Models;
 pub use options::{AnnotateOptions, ModelPaths, Tasks};
-pub use plan::{ModelPlan, PlannedJoint};
+pub use plan::{is_joint_checkpoint, ModelPlan, PlannedJoint};
 pub use state::GroupStats;
 
 /// Errors that stop a whole run (record-level problems become error records instead).

@@ -29,14 +29,6 @@ pub struct Models {
     pub joint_stance: Option<JointModels>,
 }
 
-/// Whether `dir` holds a joint-format checkpoint (config.json with a `newsmill.heads`
-/// section). A folder whose config cannot be read is not one; loading it as a single-task
-/// model then reports the problem.
-pub fn is_joint_checkpoint(dir: &std::path::Path) -> bool {
-    newsmill_model::ModelConfig::from_file(&dir.join("config.json"))
-        .is_ok_and(|c| c.joint.is_some())
-}
-
 /// The joint checkpoints another worker shares (see [`Models::for_another_worker`]).
 #[derive(Default)]
 struct Shared {

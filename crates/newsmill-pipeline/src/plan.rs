@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::joint::JointUses;
-use crate::models::is_joint_checkpoint;
 use crate::options::{AnnotateOptions, ModelPaths};
 use crate::PipelineError;
 
@@ -127,4 +126,12 @@ impl ModelPlan {
             .collect();
         (shared, own)
     }
+}
+
+/// Whether `dir` holds a joint-format checkpoint (config.json with a `newsmill.heads`
+/// section). A folder whose config cannot be read is not one; loading it as a single-task
+/// model then reports the problem.
+pub fn is_joint_checkpoint(dir: &std::path::Path) -> bool {
+    newsmill_model::ModelConfig::from_file(&dir.join("config.json"))
+        .is_ok_and(|c| c.joint.is_some())
 }
