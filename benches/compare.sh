@@ -13,8 +13,10 @@
 #   - the Python references (benches/python_reference.py): the joint checkpoint through the
 #     recipe's Python class, and the three checkpoints through transformers pipelines;
 # for the full pipeline and for NER alone. With BASELINE=PATH (another newsmill binary, e.g. one
-# built from an earlier commit), that binary also runs the joint checkpoint alone, interleaved
-# with this one, and the last table gives this/baseline for it.
+# built from an earlier commit), that binary also runs the default models and the joint
+# checkpoint alone, each right after this build's run of the same configuration, and the last
+# table gives this/baseline for them. PYTHON_REFERENCE=0 leaves the Python references out (their
+# columns then read "-").
 #   benches/compare.sh [CORPUS] [LIMIT]
 # Needs a Python env with models/recipe/requirements.txt (set BENCH_PY, default: the training
 # venv ~/.cache/newsmill/train-py, created here if missing) and the git history of this repo.
@@ -39,6 +41,10 @@ for tasks in ner,sentiment,stance ner; do
   for precision in fp32 int8; do
     target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
       --models "$NEWSMILL_MODELS" --json "$OUT/joint-$tag-$precision.json" > /dev/null
+    if [ -n "${BASELINE:-}" ]; then
+      "$BASELINE" bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
+        --models "$NEWSMILL_MODELS" --json "$OUT/baseline-default-$tag-$precision.json" > /dev/null
+    fi
     target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
       --models "$NEWSMILL_MODELS/joint" --json "$OUT/jointonly-$tag-$precision.json" > /dev/null
     if [ -n "${BASELINE:-}" ]; then
@@ -53,26 +59,31 @@ for tasks in ner,sentiment,stance ner; do
         --models "$NEWSMILL_MODELS" --stance-model "$THREE/stance" --json "$OUT/hybrid-$tag-$precision.json" > /dev/null
     fi
   done
-  "$BENCH_PY" benches/python_reference.py "$CORPUS" "$NEWSMILL_MODELS" --limit "$LIMIT" --tasks "$tasks" \
-    --json "$OUT/python-joint-$tag.json" > /dev/null 2>&1
-  "$BENCH_PY" benches/python_reference.py "$CORPUS" "$THREE" --three --limit "$LIMIT" --tasks "$tasks" \
-    --json "$OUT/python-three-$tag.json" > /dev/null 2>&1
+  rm -f "$OUT/python-joint-$tag.json" "$OUT/python-three-$tag.json"
+  if [ "${PYTHON_REFERENCE:-1}" != 0 ]; then
+    "$BENCH_PY" benches/python_reference.py "$CORPUS" "$NEWSMILL_MODELS" --limit "$LIMIT" --tasks "$tasks" \
+      --json "$OUT/python-joint-$tag.json" > /dev/null 2>&1
+    "$BENCH_PY" benches/python_reference.py "$CORPUS" "$THREE" --three --limit "$LIMIT" --tasks "$tasks" \
+      --json "$OUT/python-three-$tag.json" > /dev/null 2>&1
+  fi
 done
 python3 - "$OUT" <<'PY'
-import json, sys
+import json, os, sys
 out = sys.argv[1]
 load = lambda n: json.load(open(f"{out}/{n}.json"))
+# the Python references, when they ran (PYTHON_REFERENCE=0 leaves them out)
+py = lambda n: load(n)["articles_per_second"] if os.path.exists(f"{out}/{n}.json") else float("nan")
 print("default: the joint checkpoint + the stance-only one; three: the single-task checkpoints")
 print(f"{'tasks':22} {'precision':9} {'dflt art/s':>11} {'three art/s':>11} {'dflt/three':>11} {'py dflt':>9} {'py three':>9} {'dflt/py3':>9}"
       f" {'padding':>8} {'RSS MiB d/3':>12} {'entities d/3':>13}")
 for tag in ("ner-sentiment-stance", "ner"):
-    pj, p3 = load(f"python-joint-{tag}"), load(f"python-three-{tag}")
+    pj, p3 = py(f"python-joint-{tag}"), py(f"python-three-{tag}")
     for precision in ("fp32", "int8"):
         j, t = load(f"joint-{tag}-{precision}"), load(f"three-{tag}-{precision}")
         ja, ta = j["articles_per_second"], t["articles_per_second"]
-        print(f"{tag:22} {precision:9} {ja:11.2f} {ta:11.2f} {ja/ta:11.2f} {pj['articles_per_second']:9.2f} {p3['articles_per_second']:9.2f}"
-              f" {ja/p3['articles_per_second']:9.2f} {j['padding_efficiency']:8.3f} {j['peak_rss_mib']:5.0f}/{t['peak_rss_mib']:<6.0f}"
-              f" {j['entities']:>6}/{t['entities']:<6}")
+        print(f"{tag:22} {precision:9} {ja:11.2f} {ta:11.2f} {ja/ta:11.2f} {pj:9.2f} {p3:9.2f}"
+              f" {ja/p3:9.2f} {j['padding_efficiency']:8.3f} {j['peak_rss_mib']:5.0f}/{t['peak_rss_mib']:<6.0f}"
+              f" {j['entities']:>6}/{t['entities']:<6}".replace("nan", "  -"))
 print()
 print("other designs, full pipeline: the joint checkpoint alone (its span head for stance), and")
 print("the joint checkpoint's NER and tone with the pair stance model")
@@ -83,14 +94,14 @@ for name, m in (("joint alone", "jointonly"), ("joint + pair stance", "hybrid"))
         ha = h["articles_per_second"]
         print(f"{name:22} {precision:9} {ha:7.2f} {ha/t['articles_per_second']:7.2f} {ha/j['articles_per_second']:7.2f}"
               f" {h['peak_rss_mib']:8.0f} {h['padding_efficiency']:8.3f}")
-import os
-if os.path.exists(f"{out}/baseline-ner-sentiment-stance-fp32.json"):
+if os.path.exists(f"{out}/baseline-default-ner-sentiment-stance-fp32.json"):
     print()
-    print("the joint checkpoint alone, this build against BASELINE")
-    print(f"{'tasks':22} {'precision':9} {'this art/s':>10} {'baseline':>9} {'this/baseline':>13}")
-    for tag in ("ner-sentiment-stance", "ner"):
-        for precision in ("fp32", "int8"):
-            j, b = load(f"jointonly-{tag}-{precision}"), load(f"baseline-{tag}-{precision}")
-            ja, ba = j["articles_per_second"], b["articles_per_second"]
-            print(f"{tag:22} {precision:9} {ja:10.2f} {ba:9.2f} {ja/ba:13.3f}")
+    print("this build against BASELINE (each run right after this build's)")
+    print(f"{'models':12} {'tasks':22} {'precision':9} {'this art/s':>10} {'baseline':>9} {'this/baseline':>13}")
+    for models, this, base in (("default", "joint", "baseline-default"), ("joint alone", "jointonly", "baseline")):
+        for tag in ("ner-sentiment-stance", "ner"):
+            for precision in ("fp32", "int8"):
+                j, b = load(f"{this}-{tag}-{precision}"), load(f"{base}-{tag}-{precision}")
+                ja, ba = j["articles_per_second"], b["articles_per_second"]
+                print(f"{models:12} {tag:22} {precision:9} {ja:10.2f} {ba:9.2f} {ja/ba:13.3f}")
 PY
