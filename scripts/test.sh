@@ -30,5 +30,9 @@ bash scripts/browser-test.sh
 # gzip of the archive; Spark test 72–79 s; plus a one-time pyspark download on an empty cache)
 bash scripts/bundle-test.sh
 bash scripts/spark-test.sh
+# the Python package: wheels built, installed into a fresh venv with an empty HOME, the pytest
+# suite of the API, torch in the same interpreter where the training venv has one (README
+# "Python")
+bash scripts/python-test.sh
 eval "$(scripts/setup.sh --libtorch 2.11)"
 cargo test --release --workspace --config "$NEWSMILL_CARGO_CONFIG"
