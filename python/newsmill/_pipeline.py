@@ -149,7 +149,12 @@ class Pipeline:
         t.name = "newsmill-stderr"
         t.start()
         assert proc.stdout is not None
-        line = proc.stdout.readline()
+        try:
+            line = proc.stdout.readline()
+        except BaseException:  # a KeyboardInterrupt while the models load
+            proc.kill()
+            proc.wait()
+            raise
         if not line:
             proc.wait()
             t.join(timeout=5)
