@@ -93,8 +93,7 @@ pub(super) fn eval_stance(
     file: &PathBuf,
     budget: usize,
 ) -> Result<serde_json::Value> {
-    let raw =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let raw = super::data::read(file)?;
     let mut sentences: Vec<String> = Vec::new();
     let mut targets: Vec<(usize, Span)> = Vec::new();
     let mut gold = Vec::new();

@@ -2,7 +2,12 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
+
+/// A dev file's text.
+pub fn read(file: &Path) -> Result<String> {
+    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+}
 
 pub type Sentence = (Vec<String>, Vec<String>);
 

@@ -85,8 +85,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     // a sentiment file is read once: its header says which head answers
     let sentiment_file = match &args.task {
         EvalTask::Sentiment { file, .. } => {
-            let raw = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let raw = data::read(file)?;
             let format = SentimentFile::of(&raw, file)?;
             Some((raw, format))
         }

@@ -18,8 +18,7 @@ pub(super) fn eval_ner(
     file: &PathBuf,
     budget: usize,
 ) -> Result<serde_json::Value> {
-    let raw =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let raw = super::data::read(file)?;
     let docs = read_conll(&raw);
     let started = std::time::Instant::now();
     let mut gold = Vec::new();
