@@ -1,7 +1,7 @@
 //! `eval stance` and `eval sentiment`: one label per sentence (and target), scored by class.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use newsmill_pipeline::JointText;
@@ -90,7 +90,7 @@ fn classify(
 
 pub(super) fn eval_stance(
     backend: &Backend,
-    file: &PathBuf,
+    file: &Path,
     budget: usize,
 ) -> Result<serde_json::Value> {
     let raw = super::data::read(file)?;

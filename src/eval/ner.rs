@@ -1,6 +1,6 @@
 //! `eval ner`: the documents of a CoNLL file, annotated as articles are, scored by entity.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use newsmill_ner::{chunks, Tag};
@@ -13,11 +13,7 @@ use super::Backend;
 
 /// Scores NER on a CoNLL file. Each document is one text (sentences on lines, tokens separated
 /// by spaces), prepared as `annotate` prepares an article; all documents run in one batch set.
-pub(super) fn eval_ner(
-    backend: &Backend,
-    file: &PathBuf,
-    budget: usize,
-) -> Result<serde_json::Value> {
+pub(super) fn eval_ner(backend: &Backend, file: &Path, budget: usize) -> Result<serde_json::Value> {
     let raw = super::data::read(file)?;
     let docs = read_conll(&raw);
     let started = std::time::Instant::now();
