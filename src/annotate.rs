@@ -77,15 +77,7 @@ pub fn run(args: AnnotateArgs) -> Result<ExitCode> {
     };
     let done = resume.as_ref().map_or(0, |r| r.records);
 
-    workers::warn_about_windows(&settings, &plan);
-    let mut engine = settings.engine.clone();
-    engine.workers = workers::cap(
-        engine.workers,
-        settings.given.workers,
-        &source,
-        &engine,
-        &plan,
-    );
+    let mut engine = workers::engine_options(&settings, &plan, &source);
     engine.skip_records = done;
 
     // progress: input bytes read of the total (compressed bytes for compressed inputs), with

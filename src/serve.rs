@@ -92,15 +92,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     }
     let settings = Settings::serve(&args)?;
     let plan = settings.plan()?;
-    workers::warn_about_windows(&settings, &plan);
-    let mut engine = settings.engine.clone();
-    engine.workers = workers::cap(
-        engine.workers,
-        settings.given.workers,
-        &Source::Stdin,
-        &engine,
-        &plan,
-    );
+    let engine = workers::engine_options(&settings, &plan, &Source::Stdin);
     let runner = Engine::start(&plan, &settings.annotate, &engine)?;
     let ready = serde_json::json!({
         "newsmill_serve": 1,

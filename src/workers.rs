@@ -11,11 +11,26 @@ use crate::settings::Settings;
 /// Bytes of memory one worker needs beyond the weights themselves (activations, batches).
 const WORKER_OVERHEAD: u64 = 64 << 20;
 
+/// The engine options of a run over `source`: the settings' own, with the worker count capped
+/// ([`cap`]); the NER window options said on stderr first where they cannot be used as given.
+pub fn engine_options(settings: &Settings, plan: &ModelPlan, source: &Source) -> EngineOptions {
+    warn_about_windows(settings, plan);
+    let mut engine = settings.engine.clone();
+    engine.workers = cap(
+        engine.workers,
+        settings.given.workers,
+        source,
+        &engine,
+        plan,
+    );
+    engine
+}
+
 /// The number of workers to start: `requested`, but no more than the jobs the input can make
 /// (an idle worker only costs memory) and than the memory available: the joint checkpoint's
 /// weights exist once (the workers share them), single-task checkpoints once per worker. Says
 /// so when an explicit `--workers` is capped.
-pub fn cap(
+fn cap(
     requested: usize,
     explicit: bool,
     source: &Source,
@@ -77,7 +92,7 @@ fn worker_bytes(plan: &ModelPlan, intra_threads: usize) -> (u64, u64) {
 /// Says on stderr when NER window options given on the command line cannot be used as given:
 /// a window longer than the NER model's positions, an overlap of more than half a window's
 /// content. (The defaults are fitted to the model without a word.)
-pub fn warn_about_windows(settings: &Settings, plan: &ModelPlan) {
+fn warn_about_windows(settings: &Settings, plan: &ModelPlan) {
     let given = settings.given;
     if !settings.annotate.tasks.ner || !(given.window || given.window_overlap) {
         return;
