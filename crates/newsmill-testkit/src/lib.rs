@@ -91,6 +91,24 @@ pub fn write_tiny_model(dir: &Path, labels: &[&str], token_head: bool, case_feat
     if case_feature {
         config["newsmill"] = json!({"case_feature": "token_type_v1"});
     }
+    write_weights(dir, config, 7, |vs, rb| {
+        if token_head {
+            rust_bert::bert::BertForTokenClassification::new(vs.root(), rb).unwrap();
+        } else {
+            rust_bert::bert::BertForSequenceClassification::new(vs.root(), rb).unwrap();
+        }
+    });
+}
+
+/// Writes `config` as `dir/config.json`, then `dir/model.safetensors` with the variables that
+/// `make` creates from it, drawn from `seed` (under the generator lock, so a seed always gives
+/// the same weights).
+fn write_weights(
+    dir: &Path,
+    config: serde_json::Value,
+    seed: i64,
+    make: impl FnOnce(&tch::nn::VarStore, &rust_bert::bert::BertConfig),
+) {
     std::fs::write(
         dir.join("config.json"),
         serde_json::to_string_pretty(&config).unwrap(),
@@ -98,13 +116,9 @@ pub fn write_tiny_model(dir: &Path, labels: &[&str], token_head: bool, case_feat
     .unwrap();
     let rb: rust_bert::bert::BertConfig = serde_json::from_value(config).unwrap();
     let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
-    tch::manual_seed(7);
+    tch::manual_seed(seed);
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
-    if token_head {
-        rust_bert::bert::BertForTokenClassification::new(vs.root(), &rb).unwrap();
-    } else {
-        rust_bert::bert::BertForSequenceClassification::new(vs.root(), &rb).unwrap();
-    }
+    make(&vs, &rb);
     vs.save(dir.join("model.safetensors")).unwrap();
 }
 
@@ -154,28 +168,20 @@ pub fn write_tiny_joint_layers(dir: &Path, keep: &[&str], seed: i64, layers: usi
         .unwrap()
         .retain(|name, _| keep.contains(&name.as_str()));
     config["newsmill"] = section;
-    std::fs::write(
-        dir.join("config.json"),
-        serde_json::to_string_pretty(&config).unwrap(),
-    )
-    .unwrap();
-    let rb: rust_bert::bert::BertConfig = serde_json::from_value(config).unwrap();
-    let _rng = RNG.lock().unwrap_or_else(|e| e.into_inner());
-    tch::manual_seed(seed);
-    let vs = tch::nn::VarStore::new(tch::Device::Cpu);
-    rust_bert::bert::BertModel::<rust_bert::bert::BertEmbeddings>::new(vs.root() / "bert", &rb);
-    let heads = [
-        ("ner", 9, 16),
-        ("sentiment", 2, 16),
-        ("stance", 3, 48),
-        ("tone", 3, 16),
-    ];
-    for (name, rows, cols) in heads.into_iter().filter(|(n, _, _)| keep.contains(n)) {
-        let p = vs.root() / name / "classifier";
-        let _ = p.randn("weight", &[rows, cols], 0.0, 1.0);
-        let _ = p.randn("bias", &[rows], 0.0, 1.0);
-    }
-    vs.save(dir.join("model.safetensors")).unwrap();
+    write_weights(dir, config, seed, |vs, rb| {
+        rust_bert::bert::BertModel::<rust_bert::bert::BertEmbeddings>::new(vs.root() / "bert", rb);
+        let heads = [
+            ("ner", 9, 16),
+            ("sentiment", 2, 16),
+            ("stance", 3, 48),
+            ("tone", 3, 16),
+        ];
+        for (name, rows, cols) in heads.into_iter().filter(|(n, _, _)| keep.contains(n)) {
+            let p = vs.root() / name / "classifier";
+            let _ = p.randn("weight", &[rows, cols], 0.0, 1.0);
+            let _ = p.randn("bias", &[rows], 0.0, 1.0);
+        }
+    });
 }
 
 /// The folder `name` in the temporary directory, written by `write` the first time a test
