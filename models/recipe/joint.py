@@ -397,10 +397,22 @@ def main():
     ap.add_argument("--trunk", help="a checkpoint folder whose embeddings and first --freeze-layers layers replace "
                                     "the model's (after --init) and stay frozen: the shared trunk of a branched checkpoint")
     ap.add_argument("--freeze-layers", type=int, default=0, help="with --trunk: K, the layers taken from it")
+    ap.add_argument("--resume", help="continue an interrupted run from its last epoch folder (same flags as that run): "
+                    "its weights, the data order and learning-rate schedule of the later epochs; the optimizer's "
+                    "moments and the dropout RNG restart, so the result is close to, not bit-identical with, an "
+                    "uninterrupted run")
     ap.add_argument("--stance-branch", type=int, default=0,
                     help="K: the stance head gets its own layers K..L-1 (starting as the backbone's, or --init's "
                          "branch), over the trunk's first K layers shared with the other heads (0: no branch)")
     args = ap.parse_args()
+    done_log = None
+    if args.resume:
+        done_log = json.loads((Path(args.resume) / "train_log.json").read_text())
+        same = ("out", "init", "resume")
+        differ = [k for k, v in done_log["args"].items() if k not in same and vars(args).get(k) != v]
+        if differ or args.init:
+            sys.exit(f"--resume {args.resume}: give the interrupted run's flags (differ: {differ}) and no --init")
+        args.init = args.resume
     heads = tuple(h for h in HEADS if h in args.heads.split(","))
     if set(args.heads.split(",")) - set(HEADS):
         sys.exit(f"--heads: unknown head in {args.heads!r}; heads are {', '.join(HEADS)}")
@@ -542,15 +554,19 @@ def main():
         ]
     )
     warm = max(1, int(0.1 * total))
+    done = len(done_log["epochs"]) if done_log else 0  # epochs an interrupted run finished (--resume)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: s / warm if s < warm else max(0.0, (total - s) / max(1, total - warm))
+        opt, lambda s: (lambda s: s / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)))(s + done * n_batches)
     )
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = {"args": vars(args), "seed": SEED, "torch": torch.__version__, "steps_per_epoch": n_batches, "epochs": []}
+    if done_log:
+        log["epochs"] = done_log["epochs"]
+        log["resumed_from"] = {"folder": args.resume, "epochs_done": done}
     model.train()
-    step, t0 = 0, time.time()
+    step, t0 = done * n_batches, time.time()
     task_time = {"ner": 0.0, "stance": 0.0, "tone": 0.0, "sentiment": 0.0}
     for epoch in range(args.epochs):
         third = epoch % 3
@@ -571,6 +587,8 @@ def main():
         sst_sub = [sst_tr[i] for i in sst_idx]
         plan += [("sentiment", [sst_idx[j] for j in b]) for b in blocks(sst_sub)]
         rng.shuffle(plan)
+        if epoch < done:
+            continue  # --resume: this epoch's data order replayed, its training already done
         for task, ids in plan:
             ts = time.time()
             data = {"ner": ner_tr, "stance": stance_tr, "tone": tone_tr, "sentiment": sst_tr}[task]
