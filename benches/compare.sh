@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs, back to back on the same corpus and options, and prints the throughput ratios:
+# Runs, back to back on the same corpus and options (`newsmill bench` grids: the rows take
+# turns, REPEAT timed runs each, default 1), and prints the throughput ratios:
 #   - newsmill with the default models (the joint checkpoint: one encoder pass per sentence for
 #     NER and tone; the stance-only checkpoint: one more pass per sentence with an entity),
 #     fp32 and int8;
@@ -13,9 +14,9 @@
 #   - the Python references (benches/python_reference.py): the joint checkpoint through the
 #     recipe's Python class, and the three checkpoints through transformers pipelines;
 # for the full pipeline and for NER alone. With BASELINE=PATH (another newsmill binary, e.g. one
-# built from an earlier commit), that binary also runs the default models and the joint
-# checkpoint alone, each right after this build's run of the same configuration, and the last
-# table gives this/baseline for them. PYTHON_REFERENCE=0 leaves the Python references out (their
+# built from an earlier commit; its `bench` may time one configuration per run), that binary
+# also runs the default models and the joint checkpoint alone after this build's grid, and the
+# last table gives this/baseline for them. PYTHON_REFERENCE=0 leaves the Python references out (their
 # columns then read "-").
 #   benches/compare.sh [CORPUS] [LIMIT]
 # Needs a Python env with models/recipe/requirements.txt (set BENCH_PY, default: the training
@@ -36,27 +37,24 @@ if [ ! -x "$BENCH_PY" ]; then
   "$HOME/.cache/newsmill/train-py/bin/pip" install -q -r models/recipe/requirements.txt
 fi
 THREE=$(scripts/three-models.sh)
+# the designs, one `newsmill bench` grid per task set: the default models, the joint checkpoint
+# alone, the three single-task checkpoints, and (full pipeline) the default models with the
+# pair stance model swapped in; fp32 and int8; the rows take turns (REPEAT runs each)
+REPEAT=${REPEAT:-1}
 for tasks in ner,sentiment,stance ner; do
   tag=${tasks//,/-}
+  swap=(); [ "$tasks" != ner ] && swap=(--stance-model "$THREE/stance")
+  target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision fp32,int8 \
+    --repeat "$REPEAT" --models default="$NEWSMILL_MODELS" --models joint-alone="$NEWSMILL_MODELS/joint" \
+    --models three="$THREE" \
+    "${swap[@]}" --json "$OUT/grid-$tag.json" > /dev/null
   for precision in fp32 int8; do
-    target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
-      --models "$NEWSMILL_MODELS" --json "$OUT/joint-$tag-$precision.json" > /dev/null
     if [ -n "${BASELINE:-}" ]; then
+      # an earlier build (one configuration per run), right after this build's grid
       "$BASELINE" bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
         --models "$NEWSMILL_MODELS" --json "$OUT/baseline-default-$tag-$precision.json" > /dev/null
-    fi
-    target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
-      --models "$NEWSMILL_MODELS/joint" --json "$OUT/jointonly-$tag-$precision.json" > /dev/null
-    if [ -n "${BASELINE:-}" ]; then
       "$BASELINE" bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
         --models "$NEWSMILL_MODELS/joint" --json "$OUT/baseline-$tag-$precision.json" > /dev/null
-    fi
-    target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
-      --models "$THREE" --json "$OUT/three-$tag-$precision.json" > /dev/null
-    if [ "$tasks" != ner ]; then
-      # the fallback design: the joint checkpoint's NER and tone, the pair model for stance
-      target/release/newsmill bench "$CORPUS" --limit "$LIMIT" --tasks "$tasks" --precision "$precision" \
-        --models "$NEWSMILL_MODELS" --stance-model "$THREE/stance" --json "$OUT/hybrid-$tag-$precision.json" > /dev/null
     fi
   done
   rm -f "$OUT/python-joint-$tag.json" "$OUT/python-three-$tag.json"
@@ -67,20 +65,28 @@ for tasks in ner,sentiment,stance ner; do
       --json "$OUT/python-three-$tag.json" > /dev/null 2>&1
   fi
 done
-python3 - "$OUT" <<'PY'
+python3 - "$OUT" "$NEWSMILL_MODELS" "$THREE" <<'PY'
 import json, os, sys
-out = sys.argv[1]
-load = lambda n: json.load(open(f"{out}/{n}.json"))
+out, models, three = sys.argv[1:4]
+grids = {tag: json.load(open(f"{out}/grid-{tag}.json")) for tag in ("ner-sentiment-stance", "ner")}
+def row(tag, config, precision):
+    for r in grids[tag]["rows"]:
+        if r["config"] == config and r["precision"] == precision:
+            return r
+    raise SystemExit(f"compare.sh: no row {config} {precision} in grid-{tag}.json")
+name = {"default": "default", "joint alone": "joint-alone", "three": "three",
+        "joint + pair stance": f"default + stance={three}/stance"}
+aps = lambda r: r["articles_per_second"]["median"]
 # the Python references, when they ran (PYTHON_REFERENCE=0 leaves them out)
-py = lambda n: load(n)["articles_per_second"] if os.path.exists(f"{out}/{n}.json") else float("nan")
+py = lambda n: json.load(open(f"{out}/{n}.json"))["articles_per_second"] if os.path.exists(f"{out}/{n}.json") else float("nan")
 print("default: the joint checkpoint + the stance-only one; three: the single-task checkpoints")
 print(f"{'tasks':22} {'precision':9} {'dflt art/s':>11} {'three art/s':>11} {'dflt/three':>11} {'py dflt':>9} {'py three':>9} {'dflt/py3':>9}"
       f" {'padding':>8} {'RSS MiB d/3':>12} {'entities d/3':>13}")
 for tag in ("ner-sentiment-stance", "ner"):
     pj, p3 = py(f"python-joint-{tag}"), py(f"python-three-{tag}")
     for precision in ("fp32", "int8"):
-        j, t = load(f"joint-{tag}-{precision}"), load(f"three-{tag}-{precision}")
-        ja, ta = j["articles_per_second"], t["articles_per_second"]
+        j, t = row(tag, name["default"], precision), row(tag, name["three"], precision)
+        ja, ta = aps(j), aps(t)
         print(f"{tag:22} {precision:9} {ja:11.2f} {ta:11.2f} {ja/ta:11.2f} {pj:9.2f} {p3:9.2f}"
               f" {ja/p3:9.2f} {j['padding_efficiency']:8.3f} {j['peak_rss_mib']:5.0f}/{t['peak_rss_mib']:<6.0f}"
               f" {j['entities']:>6}/{t['entities']:<6}".replace("nan", "  -"))
@@ -88,20 +94,21 @@ print()
 print("other designs, full pipeline: the joint checkpoint alone (its span head for stance), and")
 print("the joint checkpoint's NER and tone with the pair stance model")
 print(f"{'design':22} {'precision':9} {'art/s':>7} {'/three':>7} {'/dflt':>7} {'RSS MiB':>8} {'padding':>8}")
-for name, m in (("joint alone", "jointonly"), ("joint + pair stance", "hybrid")):
+for design in ("joint alone", "joint + pair stance"):
     for precision in ("fp32", "int8"):
-        h, j, t = (load(f"{x}-ner-sentiment-stance-{precision}") for x in (m, "joint", "three"))
-        ha = h["articles_per_second"]
-        print(f"{name:22} {precision:9} {ha:7.2f} {ha/t['articles_per_second']:7.2f} {ha/j['articles_per_second']:7.2f}"
+        tag = "ner-sentiment-stance"
+        h, j, t = (row(tag, name[x], precision) for x in (design, "default", "three"))
+        ha = aps(h)
+        print(f"{design:22} {precision:9} {ha:7.2f} {ha/aps(t):7.2f} {ha/aps(j):7.2f}"
               f" {h['peak_rss_mib']:8.0f} {h['padding_efficiency']:8.3f}")
 if os.path.exists(f"{out}/baseline-default-ner-sentiment-stance-fp32.json"):
     print()
-    print("this build against BASELINE (each run right after this build's)")
+    print("this build against BASELINE (each baseline run right after this build's grid)")
     print(f"{'models':12} {'tasks':22} {'precision':9} {'this art/s':>10} {'baseline':>9} {'this/baseline':>13}")
-    for models, this, base in (("default", "joint", "baseline-default"), ("joint alone", "jointonly", "baseline")):
+    for models_name, base in (("default", "baseline-default"), ("joint alone", "baseline")):
         for tag in ("ner-sentiment-stance", "ner"):
             for precision in ("fp32", "int8"):
-                j, b = load(f"{this}-{tag}-{precision}"), load(f"{base}-{tag}-{precision}")
-                ja, ba = j["articles_per_second"], b["articles_per_second"]
-                print(f"{models:12} {tag:22} {precision:9} {ja:10.2f} {ba:9.2f} {ja/ba:13.3f}")
+                ja = aps(row(tag, name[models_name], precision))
+                ba = json.load(open(f"{out}/{base}-{tag}-{precision}.json"))["articles_per_second"]
+                print(f"{models_name:12} {tag:22} {precision:9} {ja:10.2f} {ba:9.2f} {ja/ba:13.3f}")
 PY

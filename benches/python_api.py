@@ -60,6 +60,8 @@ def main() -> None:
                     str(a.limit),
                     "--warmup",
                     str(a.warmup),
+                    "--repeat",
+                    "1",
                     "--json",
                     report,
                     *flags,
@@ -69,7 +71,7 @@ def main() -> None:
                 stdout=subprocess.DEVNULL,
             )
             with open(report, encoding="utf-8") as f:
-                cli_rates.append(json.load(f)["articles_per_second"])
+                cli_rates.append(json.load(f)["rows"][0]["articles_per_second"]["median"])
         with newsmill.Pipeline(precision=a.precision, workers=a.workers) as nlp:
             list(nlp.annotate(warm))
             t0 = time.perf_counter()

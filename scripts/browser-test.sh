@@ -3,7 +3,9 @@
 # (../shared/data/examples/putin-north-korea-visit.txt) and of the hostile fixture
 # (crates/newsmill-report/tests/data/hostile.jsonl) in headless Chromium, checks the DOM
 # (scripts/check_dom.py: entity marks with the right labels and offsets, the article text, no
-# injected element or handler, no payload ran) and keeps screenshots under target/browser-test/.
+# injected element or handler, no payload ran); renders `newsmill bench --html` pages (a real
+# grid and the renderer's fixtures) and checks their charts (scripts/check_bench_dom.py); keeps
+# screenshots under target/browser-test/.
 # Installs Debian's chromium if it is missing. Run by scripts/test.sh after the cargo tests (it
 # uses target/release/newsmill and the default models from scripts/setup.sh).
 set -euo pipefail
@@ -65,6 +67,28 @@ for name in examples putin hostile; do
   python3 scripts/check_dom.py "$out/$name.jsonl" "$out/$name.dom.html" $flag
   echo "browser-test: $name: dump-dom in $(( (end - start) / 1000000 )) ms"
   chrome /dev/null --window-size=1200,1400 --screenshot="$root/$out/$name.png" "$url"
+  [ -s "$out/$name.png" ] || { echo "browser-test: no screenshot of $name" >&2; exit 1; }
+done
+# `newsmill bench --html`: a real grid on the examples (the default models and the joint
+# checkpoint alone, fp32 and int8, two batch budgets, NER accuracy on the first 300 lines of
+# CoNLL dev), and the renderer's fixtures through --from-json (the hostile one: names with
+# markup, quotes, formulas, bidi marks; rows without scores or speed); each page's DOM checked
+# against its JSON by scripts/check_bench_dom.py (points where the JSON says, the Pareto front)
+conll=${NEWSMILL_CONLL_DEV:-../shared/data/conll2003/eng.testa}
+[ -f "$conll" ] || { echo "browser-test: $conll is missing (research data, see README)" >&2; exit 1; }
+head -n 300 "$conll" > "$out/ner-dev.conll"
+"$bin" bench examples/articles.jsonl --limit 3 --warmup 1 --repeat 2 --peak-seconds 0.2 \
+  --models default="$NEWSMILL_MODELS" --models joint-alone="$NEWSMILL_MODELS/joint" --precision fp32,int8 \
+  --batch-tokens 256,512 --eval "ner=$out/ner-dev.conll" \
+  --json "$out/bench.json" --html "$out/bench.html" > "$out/bench.txt" 2> "$out/bench.err"
+for f in bench.json bench-hostile.json; do
+  [ "$f" = bench.json ] || "$bin" bench --from-json "crates/newsmill-report/tests/data/$f" \
+    --html "$out/${f%.json}.html" > /dev/null
+  src=$out/bench.json; [ "$f" = bench.json ] || src=crates/newsmill-report/tests/data/$f
+  name=${f%.json}
+  chrome "$out/$name.dom.html" --virtual-time-budget=2000 --dump-dom "file://$root/$out/$name.html"
+  python3 scripts/check_bench_dom.py "$src" "$out/$name.dom.html"
+  chrome /dev/null --window-size=1200,1600 --screenshot="$root/$out/$name.png" "file://$root/$out/$name.html"
   [ -s "$out/$name.png" ] || { echo "browser-test: no screenshot of $name" >&2; exit 1; }
 done
 # the whole Putin report in one tall window (a #fragment URL is not scrolled to: blank)

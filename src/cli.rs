@@ -34,11 +34,6 @@ pub struct RunArgs {
     /// libtorch intra-op threads per worker
     #[arg(long, default_value_t = defaults::INTRA_THREADS, global = true, value_parser = positive)]
     pub intra_threads: usize,
-    /// Padded tokens per model batch, at least 64 (chosen by measurement, DEVELOPERS.md
-    /// "Engine" and "GPU"; int8 results move slightly with it, models/README.md)
-    /// [default: 512 on the CPU, 16384 on a GPU]
-    #[arg(long, global = true, value_parser = positive)]
-    pub batch_tokens: Option<usize>,
     /// Articles batched together as one job
     #[arg(long, default_value_t = defaults::JOB_ARTICLES, global = true, value_parser = positive)]
     pub job_articles: usize,
@@ -58,15 +53,26 @@ pub struct RunArgs {
     /// up to --window), `auto` (as the model's config.json says it was trained)
     #[arg(long, value_enum, default_value_t = NerContext::Auto, global = true)]
     pub ner_context: NerContext,
+    /// Where the models run: cpu, cuda (the first GPU; needs the libtorch 2.11 build, see
+    /// README "GPU"), or auto (cuda when libtorch sees a GPU, else cpu; int8 stays on the cpu)
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto, global = true)]
+    pub device: DeviceChoice,
+}
+
+/// The precision and the batch budget of the models (`annotate`, `serve`, `eval`; `bench`
+/// takes lists of them, its grid).
+#[derive(Args, Clone)]
+pub struct ComputeArgs {
     /// Arithmetic of the encoders: fp32; int8 (CPU: fbgemm int8 weights, dynamically
     /// quantized activations; BERT models); fp16 or bf16 (GPU: encoder weights and activations,
     /// heads in fp32; BERT models)
     #[arg(long, value_enum, default_value_t = Precision::Fp32, global = true)]
     pub precision: Precision,
-    /// Where the models run: cpu, cuda (the first GPU; needs the libtorch 2.11 build, see
-    /// README "GPU"), or auto (cuda when libtorch sees a GPU, else cpu; int8 stays on the cpu)
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto, global = true)]
-    pub device: DeviceChoice,
+    /// Padded tokens per model batch, at least 64 (chosen by measurement, DEVELOPERS.md
+    /// "Engine" and "GPU"; int8 results move slightly with it, models/README.md)
+    /// [default: 512 on the CPU, 16384 on a GPU]
+    #[arg(long, global = true, value_parser = positive)]
+    pub batch_tokens: Option<usize>,
 }
 
 /// What to annotate: the tasks and the user's stance targets (`annotate`, `bench`).
@@ -142,6 +148,8 @@ pub struct AnnotateArgs {
     pub max_articles: usize,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
 }
 
 /// `serve`: the flags of `annotate` that do not name an input or an output.
@@ -158,6 +166,8 @@ pub struct ServeArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
 }
 
 /// A count that must be at least 1 (0 is an error, not silently raised).

@@ -14,7 +14,7 @@ use newsmill_pipeline::{
 };
 use newsmill_text::Windowing;
 
-use crate::cli::{AnnotateArgs, ModelArgs, RecordArgs, RunArgs, ServeArgs, TaskArgs};
+use crate::cli::{AnnotateArgs, ComputeArgs, ModelArgs, RecordArgs, RunArgs, ServeArgs, TaskArgs};
 
 /// The settings of an `annotate`, `serve`, `bench` or `eval` run.
 pub struct Settings {
@@ -46,23 +46,36 @@ pub struct Given {
 impl Settings {
     /// `annotate`'s settings.
     pub fn annotate(args: &AnnotateArgs) -> Result<Settings> {
-        Settings::records(&args.run, &args.models, &args.what, &args.record)
+        Settings::records(
+            &args.run,
+            &args.compute,
+            &args.models,
+            &args.what,
+            &args.record,
+        )
     }
 
     /// `serve`'s settings: `annotate`'s, from the same flags.
     pub fn serve(args: &ServeArgs) -> Result<Settings> {
-        Settings::records(&args.run, &args.models, &args.what, &args.record)
+        Settings::records(
+            &args.run,
+            &args.compute,
+            &args.models,
+            &args.what,
+            &args.record,
+        )
     }
 
     /// The settings of a command that annotates JSONL records (`annotate`, `serve`): fields
     /// id, text, title; output options (text included, sentence head, boilerplate kept).
     fn records(
         run: &RunArgs,
+        compute: &ComputeArgs,
         models: &ModelArgs,
         what: &TaskArgs,
         record: &RecordArgs,
     ) -> Result<Settings> {
-        let mut s = Settings::base(run, models)?;
+        let mut s = Settings::base(run, compute, models)?;
         s.annotate.tasks = tasks(what)?;
         s.annotate.targets = targets(what)?;
         s.annotate.include_text = !record.no_text;
@@ -76,9 +89,15 @@ impl Settings {
         Ok(s)
     }
 
-    /// `bench`'s settings: `annotate`'s with its defaults for what `bench` has no flag for.
-    pub fn bench(run: &RunArgs, models: &ModelArgs, what: &TaskArgs) -> Result<Settings> {
-        let mut s = Settings::base(run, models)?;
+    /// The settings of one row of `bench`'s grid: `annotate`'s with its defaults for what
+    /// `bench` has no flag for.
+    pub fn bench(
+        run: &RunArgs,
+        compute: &ComputeArgs,
+        models: &ModelArgs,
+        what: &TaskArgs,
+    ) -> Result<Settings> {
+        let mut s = Settings::base(run, compute, models)?;
         s.annotate.tasks = tasks(what)?;
         s.annotate.targets = targets(what)?;
         Ok(s)
@@ -87,11 +106,12 @@ impl Settings {
     /// `eval`'s settings: one task, scored with `sentence_head` when it is sentiment.
     pub fn eval(
         run: &RunArgs,
+        compute: &ComputeArgs,
         models: &ModelArgs,
         task: Tasks,
         sentence_head: SentenceHead,
     ) -> Result<Settings> {
-        let mut s = Settings::base(run, models)?;
+        let mut s = Settings::base(run, compute, models)?;
         s.annotate.tasks = task;
         s.annotate.sentence_head = sentence_head;
         Ok(s)
@@ -99,14 +119,14 @@ impl Settings {
 
     /// The settings every run shares. Fails when the device cannot be used (`--device cuda`
     /// without a GPU) or does not run the precision.
-    fn base(run: &RunArgs, models: &ModelArgs) -> Result<Settings> {
-        let compute = Compute::resolve(run.device, run.precision)?;
+    fn base(run: &RunArgs, knobs: &ComputeArgs, models: &ModelArgs) -> Result<Settings> {
+        let compute = Compute::resolve(run.device, knobs.precision)?;
         let default_budget = if compute.device.is_cuda() {
             defaults::GPU_BATCH_TOKENS
         } else {
             defaults::BATCH_TOKENS
         };
-        let token_budget = run.batch_tokens.unwrap_or(default_budget);
+        let token_budget = knobs.batch_tokens.unwrap_or(default_budget);
         if token_budget < defaults::MIN_BATCH_TOKENS {
             say!(
                 "newsmill: warning: --batch-tokens {token_budget} is below the smallest batch budget: {} is used",

@@ -5,7 +5,7 @@ mod data;
 mod metrics;
 mod ner;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -19,7 +19,7 @@ use classify::{eval_sentiment, eval_stance};
 use data::SentimentFile;
 use ner::eval_ner;
 
-use crate::cli::{ModelArgs, RunArgs};
+use crate::cli::{ComputeArgs, ModelArgs, RunArgs};
 use crate::settings::Settings;
 
 #[derive(Args)]
@@ -30,6 +30,8 @@ pub struct EvalArgs {
     models: ModelArgs,
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    compute: ComputeArgs,
     /// Also write the scores as JSON to this file
     #[arg(long, global = true)]
     json: Option<PathBuf>,
@@ -74,17 +76,99 @@ impl Backend {
     }
 }
 
-/// `eval` runs one model on the calling thread, so the CPU budget the flags describe
-/// (`--workers` × `--intra-threads`) goes to libtorch's intra-op threads.
+/// A dev file and the task it scores (`eval`'s subcommands, `bench --eval TASK=FILE`).
+#[derive(Clone, Debug)]
+pub enum DevFile {
+    Ner(PathBuf),
+    Stance(PathBuf),
+    Sentiment {
+        file: PathBuf,
+        heldout_every: Option<usize>,
+    },
+}
+
+impl DevFile {
+    /// `TASK=FILE` (`bench --eval`): ner, stance or sentiment.
+    pub fn parse(spec: &str) -> Result<DevFile, String> {
+        let (task, file) = spec.split_once('=').ok_or_else(|| {
+            format!("{spec:?}: expected TASK=FILE (TASK: ner, stance or sentiment)")
+        })?;
+        let file = PathBuf::from(file);
+        match task {
+            "ner" => Ok(DevFile::Ner(file)),
+            "stance" => Ok(DevFile::Stance(file)),
+            "sentiment" => Ok(DevFile::Sentiment {
+                file,
+                heldout_every: None,
+            }),
+            t => Err(format!(
+                "{spec:?}: unknown task `{t}` (ner, stance or sentiment)"
+            )),
+        }
+    }
+
+    pub fn task(&self) -> &'static str {
+        match self {
+            DevFile::Ner(_) => "ner",
+            DevFile::Stance(_) => "stance",
+            DevFile::Sentiment { .. } => "sentiment",
+        }
+    }
+
+    pub fn file(&self) -> &Path {
+        match self {
+            DevFile::Ner(f) | DevFile::Stance(f) | DevFile::Sentiment { file: f, .. } => f,
+        }
+    }
+}
+
+/// The headline figure of a score: (metric, value): NER entity-level micro F1, stance macro
+/// F1, three-class tone macro F1, SST-2 accuracy.
+pub fn headline(scores: &serde_json::Value) -> Option<(&'static str, f64)> {
+    match scores["task"].as_str()? {
+        "ner" => Some(("f1", scores["micro"]["f1"].as_f64()?)),
+        "stance" => Some(("f1m", scores["f1m"].as_f64()?)),
+        _ => match scores["f1m"].as_f64() {
+            Some(v) => Some(("f1m", v)),
+            None => Some(("accuracy", scores["accuracy"].as_f64()?)),
+        },
+    }
+}
+
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
-    let task = match &args.task {
-        EvalTask::Ner { .. } => "ner",
-        EvalTask::Stance { .. } => "stance",
-        EvalTask::Sentiment { .. } => "sentiment",
+    let dev = match &args.task {
+        EvalTask::Ner { file } => DevFile::Ner(file.clone()),
+        EvalTask::Stance { file } => DevFile::Stance(file.clone()),
+        EvalTask::Sentiment {
+            file,
+            heldout_every,
+        } => DevFile::Sentiment {
+            file: file.clone(),
+            heldout_every: *heldout_every,
+        },
     };
+    let report = score(&dev, &args.run, &args.compute, &args.models)?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if let Some(p) = &args.json {
+        std::fs::write(p, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Scores the models of `models` on a dev file, as `newsmill eval` reports it. `eval` runs one
+/// model on the calling thread, so the CPU budget the flags describe (`--workers` ×
+/// `--intra-threads`) goes to libtorch's intra-op threads (set for the calling process).
+pub fn score(
+    dev: &DevFile,
+    run: &RunArgs,
+    compute: &ComputeArgs,
+    models: &ModelArgs,
+) -> Result<serde_json::Value> {
+    let task = dev.task();
     // a sentiment file is read once: its header says which head answers
-    let sentiment_file = match &args.task {
-        EvalTask::Sentiment { file, .. } => {
+    let sentiment_file = match dev {
+        DevFile::Sentiment { file, .. } => {
             let raw = data::read(file)?;
             let format = SentimentFile::of(&raw, file)?;
             Some((raw, format))
@@ -101,7 +185,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         Some((_, SentimentFile::Polarity)) => SentenceHead::Polarity,
         _ => SentenceHead::Auto,
     };
-    let settings = Settings::eval(&args.run, &args.models, tasks, head)?;
+    let settings = Settings::eval(run, compute, models, tasks, head)?;
     newsmill_model::set_torch_threads(settings.engine.workers * settings.engine.intra_threads);
     let budget = settings.annotate.token_budget;
     let ner_opts = settings.annotate.ner;
@@ -125,10 +209,10 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     } else {
         bail!("no model folder for task `{task}` (pass --models DIR or --{task}-model DIR)")
     };
-    let mut report = match &args.task {
-        EvalTask::Ner { file } => eval_ner(&backend, file, budget)?,
-        EvalTask::Stance { file } => eval_stance(&backend, file, budget)?,
-        EvalTask::Sentiment {
+    let mut report = match dev {
+        DevFile::Ner(file) => eval_ner(&backend, file, budget)?,
+        DevFile::Stance(file) => eval_stance(&backend, file, budget)?,
+        DevFile::Sentiment {
             file,
             heldout_every,
         } => {
@@ -138,10 +222,5 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     };
     report["device"] = settings.compute.device.name().into();
     report["precision"] = settings.compute.precision.as_str().into();
-    println!("{}", serde_json::to_string_pretty(&report)?);
-    if let Some(p) = &args.json {
-        std::fs::write(p, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("cannot write {}", p.display()))?;
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(report)
 }

@@ -47,7 +47,7 @@ fn annotate_examples_twice(models: &str) -> Vec<u8> {
     one
 }
 
-/// `newsmill bench` on the examples with `models` and `extra` flags: its JSON report.
+/// `newsmill bench` on the examples with `models` and `extra` flags: its one row.
 fn bench_examples(models: &str, extra: &[&str]) -> Value {
     let json = std::env::temp_dir().join(format!(
         "newsmill-joint-bench-{}-{}.json",
@@ -63,6 +63,8 @@ fn bench_examples(models: &str, extra: &[&str]) -> Value {
         "0",
         "--peak-seconds",
         "0.1",
+        "--repeat",
+        "1",
         "--json",
         json.to_str().unwrap(),
     ];
@@ -70,7 +72,8 @@ fn bench_examples(models: &str, extra: &[&str]) -> Value {
     assert_success(&out);
     let b: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let _ = std::fs::remove_file(&json);
-    b
+    assert_eq!(b["rows"].as_array().unwrap().len(), 1);
+    b["rows"][0].clone()
 }
 
 #[test]
@@ -121,19 +124,19 @@ fn one_encoder_pass_per_sentence() {
     let models = tiny_joint().display().to_string();
     let b = bench_examples(&models, &["--limit", "4"]);
     for phase in ["ner", "sentiment", "stance"] {
-        assert_eq!(
-            b["models"][phase]["batches"], 0,
+        assert!(
+            b["passes"].get(phase).is_none(),
             "{phase} ran a pass of its own"
         );
     }
-    assert!(b["models"]["joint"]["batches"].as_u64().unwrap() > 0);
+    assert!(b["passes"]["joint"]["batches"].as_u64().unwrap() > 0);
     // every sentence once (a sentence longer than the tiny model's 64 positions is windowed)
     let annotated = newsmill(&["annotate", &examples(), "--models", &models, "-q"], None);
     let sentences: usize = records(&annotated.stdout)
         .iter()
         .map(|r| r["sentences"].as_array().unwrap().len())
         .sum();
-    let sequences = b["models"]["joint"]["sequences"].as_u64().unwrap() as usize;
+    let sequences = b["passes"]["joint"]["sequences"].as_u64().unwrap() as usize;
     assert!(
         sequences >= sentences && sequences < 2 * sentences,
         "{sequences} sequences for {sentences} sentences"
@@ -199,12 +202,12 @@ fn a_stance_only_checkpoint_beside_the_joint_answers_stance() {
     );
     let b = bench_examples(&models, &targets_only);
     // (a sentence longer than the tiny model's 64 positions is more than one window)
-    let stance = b["models"]["stance"]["sequences"].as_u64().unwrap() as usize;
+    let stance = b["passes"]["stance"]["sequences"].as_u64().unwrap() as usize;
     assert!(
         with_target <= stance && stance < sentences,
         "{stance} stance sequences for {with_target} sentences with a target, of {sentences}"
     );
-    assert!(b["models"]["joint"]["sequences"].as_u64().unwrap() as usize >= sentences);
+    assert!(b["passes"]["joint"]["sequences"].as_u64().unwrap() as usize >= sentences);
 }
 
 /// A stance head on its own upper layers (`encoder`: a branch from layer 1 of a two-layer

@@ -5,6 +5,7 @@
 mod common;
 
 mod annotate;
+mod bench;
 mod corpus_input;
 mod data_safety;
 mod default_models;

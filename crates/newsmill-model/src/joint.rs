@@ -409,6 +409,7 @@ impl JointModel {
             padded_tokens: n * cols,
             flops: self.encoder_flops(n, cols),
             forward_seconds: 0.0,
+            batch_seconds: Vec::new(),
         };
         if n == 0 || cols == 0 {
             // nothing to encode: items without windows get empty probabilities
@@ -706,9 +707,15 @@ impl EncodedBatch {
     /// The batch's counters; `forward_seconds` is the time since [`JointModel::encode_batch`]
     /// began (the caller's decoding and the span pooling included when asked for after them).
     pub fn stats(&self) -> BatchStats {
+        let seconds = self.started.elapsed().as_secs_f64();
         BatchStats {
-            forward_seconds: self.started.elapsed().as_secs_f64(),
-            ..self.counts
+            forward_seconds: seconds,
+            batch_seconds: if self.counts.batches > 0 {
+                vec![seconds as f32]
+            } else {
+                Vec::new()
+            },
+            ..self.counts.clone()
         }
     }
 }

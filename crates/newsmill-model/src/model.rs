@@ -412,7 +412,7 @@ pub(crate) fn tensor_f32(
 }
 
 /// Counters of the batches a classifier ran.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BatchStats {
     pub batches: usize,
     pub sequences: usize,
@@ -424,6 +424,9 @@ pub struct BatchStats {
     pub flops: f64,
     /// Wall time in the forward passes (tensor creation and copies included).
     pub forward_seconds: f64,
+    /// Each batch's share of `forward_seconds` (its latency), in the order run: `bench`'s
+    /// percentiles. Four bytes a batch (a batch holds up to `--batch-tokens` padded tokens).
+    pub batch_seconds: Vec<f32>,
 }
 
 impl BatchStats {
@@ -434,6 +437,7 @@ impl BatchStats {
         self.padded_tokens += o.padded_tokens;
         self.flops += o.flops;
         self.forward_seconds += o.forward_seconds;
+        self.batch_seconds.extend_from_slice(&o.batch_seconds);
     }
 }
 
@@ -540,13 +544,15 @@ impl Classifier {
         let batch = newsmill_text::pad_batch(&seqs, self.encoder.pad_id);
         let t0 = std::time::Instant::now();
         let logits = self.forward(&batch)?;
+        let seconds = t0.elapsed().as_secs_f64();
         let stats = BatchStats {
             batches: 1,
             sequences: members.len(),
             real_tokens: batch.real_tokens(),
             padded_tokens: batch.rows * batch.cols,
             flops: self.encoder_flops(batch.rows, batch.cols),
-            forward_seconds: t0.elapsed().as_secs_f64(),
+            forward_seconds: seconds,
+            batch_seconds: vec![seconds as f32],
         };
         let probs = members
             .iter()

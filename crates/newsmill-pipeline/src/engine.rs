@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
+use newsmill_schema::ModelsOut;
 
 use crate::annotate::annotate_group;
 use crate::defaults;
@@ -80,6 +81,7 @@ pub struct Engine {
     opts: AnnotateOptions,
     options: EngineOptions,
     model_load: Duration,
+    identities: ModelsOut,
 }
 
 impl Engine {
@@ -95,6 +97,7 @@ impl Engine {
         newsmill_model::set_torch_threads(options.intra_threads);
         let mut worker_models = Vec::with_capacity(workers);
         let first = Models::load(plan, opts)?;
+        let identities = first.identities();
         for _ in 1..workers {
             worker_models.push(first.for_another_worker(plan, opts)?);
         }
@@ -124,7 +127,20 @@ impl Engine {
             opts: opts.clone(),
             options: options.clone(),
             model_load: started.elapsed(),
+            identities,
         })
+    }
+
+    /// The model that answers each task (`folder@content-hash`, as output records name them).
+    pub fn identities(&self) -> &ModelsOut {
+        &self.identities
+    }
+
+    /// Sets the padded tokens per model batch of later runs (`--batch-tokens`, at least
+    /// `defaults::MIN_BATCH_TOKENS`): batches are planned per run, the models do not depend
+    /// on it (`bench` times one engine at several budgets).
+    pub fn set_token_budget(&mut self, tokens: usize) {
+        self.opts.token_budget = tokens.max(defaults::MIN_BATCH_TOKENS);
     }
 
     /// How long [`Engine::start`] took (loading every worker's models).

@@ -48,7 +48,7 @@ pub(crate) struct Failure {
 }
 
 /// Counters of one group's work. Times are summed over workers (busy seconds).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct GroupStats {
     pub articles: usize,
     pub errors: usize,

@@ -427,15 +427,20 @@ pub fn export_with<W: Write + Send>(
 }
 
 /// A text cell as written to CSV: with `Escape`, a cell that a spreadsheet would read as a
-/// formula gets a leading single quote.
-fn csv_text(v: &Option<String>, formulas: CsvFormulas) -> String {
-    let Some(v) = v else { return String::new() };
+/// formula gets a leading single quote. Shared with the bench report's CSV (crate::bench).
+pub(crate) fn csv_cell(v: &str, formulas: CsvFormulas) -> String {
     let risky = v.starts_with(['=', '+', '-', '@', '\t', '\r']);
     if risky && formulas == CsvFormulas::Escape {
         format!("'{v}")
     } else {
-        v.clone()
+        v.to_string()
     }
+}
+
+/// [`csv_cell`] of a cell that may be missing (empty field).
+fn csv_text(v: &Option<String>, formulas: CsvFormulas) -> String {
+    v.as_deref()
+        .map_or_else(String::new, |v| csv_cell(v, formulas))
 }
 
 fn write_csv<W: Write>(frame: &Frame, formulas: CsvFormulas, out: W) -> Result<(), ReportError> {

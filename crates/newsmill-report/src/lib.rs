@@ -1,13 +1,16 @@
 //! Reads annotated JSONL (newsmill's output, docs/output.md) back and shows it: a
-//! self-contained HTML report ([`html`]) and flat tables in CSV or Parquet ([`export`]).
+//! self-contained HTML report ([`html`]) and flat tables in CSV or Parquet ([`export`]). Also
+//! shows the report of `newsmill bench` ([`bench`]): a terminal table, CSV and an HTML page.
 //!
 //! Nothing here panics on input: a line that is not an output record becomes
 //! [`Record::Unreadable`], listed in the report and counted in the `articles` table.
 
+pub mod bench;
 pub mod export;
 pub mod html;
 pub mod read;
 
+pub use bench::{bench_table, write_bench_csv, write_bench_html};
 pub use export::{export, export_with, CsvFormulas, ExportOptions, Format, Table};
 pub use html::{write_report, ReportOptions, ReportSummary};
 pub use read::{read_corpus, read_corpus_path, Corpus, Record};

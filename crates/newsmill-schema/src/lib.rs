@@ -5,6 +5,8 @@
 //!
 //! serde only: readers of the output (`newsmill-report`, a Python package) need no model code.
 
+pub mod bench;
+
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
