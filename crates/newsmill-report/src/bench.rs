@@ -1143,6 +1143,17 @@ fn speed_axis<'a>(rows: impl Iterator<Item = &'a BenchRow>) -> (Axis, Vec<(f64, 
     nice_axis(0.0, if top > 0.0 { top } else { 1.0 }, 1.0)
 }
 
+/// Point labels, drawn after every point and line: each at its placed spot, with a leader line
+/// to its point when it was moved away.
+fn draw_labels(c: &mut SvgChart, labels: Vec<(Placed, String, f64, f64)>) {
+    for (p, text, cx, cy) in labels {
+        if let Some((lx, ly)) = p.leader {
+            c.line("leader", cx, cy, lx, ly);
+        }
+        c.text("label", p.x, p.y, p.anchor, text);
+    }
+}
+
 /// Chart A: accuracy on one dev file against articles/s, one point per row that has the
 /// score, with its min–max whisker and a label; the Pareto front ringed and joined.
 fn accuracy_chart(report: &BenchReport, key: &AccuracyKey, colours: &[&'static str]) -> SvgChart {
@@ -1286,12 +1297,7 @@ fn accuracy_chart(report: &BenchReport, key: &AccuracyKey, colours: &[&'static s
         labels.push((p, text, cx, cy));
     }
     // labels last, over every point and line
-    for (p, text, cx, cy) in labels {
-        if let Some((lx, ly)) = p.leader {
-            c.line("leader", cx, cy, lx, ly);
-        }
-        c.text("label", p.x, p.y, p.anchor, text);
-    }
+    draw_labels(&mut c, labels);
     c.note = format!(
         "{} of {} rows have this score. Ringed and joined: the Pareto front, the rows that no \
          other row beats on both speed and score.",
@@ -1434,12 +1440,7 @@ fn throughput_chart(report: &BenchReport, colours: &[&'static str]) -> SvgChart 
         let p = placer.place(cx, cy, POINT_R, text.chars().count());
         labels.push((p, text, cx, cy));
     }
-    for (p, text, cx, cy) in labels {
-        if let Some((lx, ly)) = p.leader {
-            c.line("leader", cx, cy, lx, ly);
-        }
-        c.text("label", p.x, p.y, p.anchor, text);
-    }
+    draw_labels(&mut c, labels);
     c.note =
         "Median articles/s of each configuration, the whisker from the slowest to the fastest \
               repetition; one line per model set and precision."

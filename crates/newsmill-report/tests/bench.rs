@@ -16,6 +16,9 @@ use newsmill_report::bench::{accuracy_keys, pareto_front, CSV_COLUMNS};
 use newsmill_report::{bench_table, write_bench_csv, write_bench_html};
 use newsmill_schema::bench::{Accuracy, BenchReport, Spread};
 
+mod common;
+use common::unescape;
+
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
@@ -55,19 +58,6 @@ fn attrs(tag: &str) -> BTreeMap<String, String> {
         rest = &after[end + 1..];
     }
     out
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&#60;", "<")
-        .replace("&#62;", ">")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#38;", "&")
-        .replace("&amp;", "&")
 }
 
 /// Every start tag `<name ...>` of `html` with its attributes, in order.

@@ -6,6 +6,9 @@ use std::time::Instant;
 
 use newsmill_report::{read_corpus_path, write_report, Corpus, Record, ReportOptions};
 
+mod common;
+use common::unescape;
+
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
@@ -143,19 +146,6 @@ fn marks(html: &str) -> Vec<(String, usize, usize, String)> {
         ));
     }
     out
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&#60;", "<")
-        .replace("&#62;", ">")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&")
-        .replace("&#38;", "&")
 }
 
 #[test]
