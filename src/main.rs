@@ -66,7 +66,8 @@ pub enum Command {
     Annotate(cli::AnnotateArgs),
     /// Score a model on a labelled dev file with the same inference path as `annotate`.
     Eval(eval::EvalArgs),
-    /// Measure throughput on a corpus (articles/s, wordpieces/s, padding, FLOP/s, peak RSS).
+    /// Compare model sets, precisions and batch budgets on a corpus: throughput, where the time
+    /// goes, latency, memory and dev-file accuracy per configuration (table, JSON, CSV, HTML).
     Bench(bench::BenchArgs),
     /// Write a self-contained HTML report of annotated JSONL (overview, articles with entities
     /// highlighted, actors, errors).
