@@ -1586,15 +1586,7 @@ pub fn write_bench_html<W: Write>(report: &BenchReport, out: W) -> Result<(), Re
         .enumerate()
         .map(|(i, (r, cells))| HtmlRow {
             index: i,
-            models: [
-                ("ner", &r.models.ner),
-                ("sentiment", &r.models.sentiment),
-                ("stance", &r.models.stance),
-            ]
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {}", visible(v))))
-            .collect::<Vec<_>>()
-            .join("\n"),
+            models: crate::html::models_text(&r.models, "\n"),
             cells: cells
                 .into_iter()
                 .zip(&table.columns)

@@ -66,6 +66,19 @@ pub fn visible(s: &str) -> String {
     out
 }
 
+/// The model of each task, `task: folder@hash` (shown as [`visible`]), joined by `sep`.
+pub(crate) fn models_text(models: &newsmill_schema::ModelsOut, sep: &str) -> String {
+    [
+        ("ner", &models.ner),
+        ("sentiment", &models.sentiment),
+        ("stance", &models.stance),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {}", visible(v))))
+    .collect::<Vec<_>>()
+    .join(sep)
+}
+
 /// Characters rendered as `[U+XXXX]` marks (in article text too, except newline, tab and CR).
 pub fn is_hidden(c: char) -> bool {
     matches!(c,
@@ -539,15 +552,7 @@ fn article_view(n: usize, line: usize, a: &ArticleOut) -> ArticleView {
             }
         })
         .collect();
-    let models = [
-        ("ner", &a.models.ner),
-        ("sentiment", &a.models.sentiment),
-        ("stance", &a.models.stance),
-    ]
-    .iter()
-    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {}", visible(v))))
-    .collect::<Vec<_>>()
-    .join(" · ");
+    let models = models_text(&a.models, " · ");
     ArticleView {
         n,
         line,

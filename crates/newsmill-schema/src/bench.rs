@@ -124,8 +124,7 @@ pub struct Spread {
 impl Spread {
     /// The spread of some values (all zero when there are none).
     pub fn of(values: &[f64]) -> Spread {
-        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-        v.sort_by(f64::total_cmp);
+        let v = sorted_finite(values);
         if v.is_empty() {
             return Spread {
                 min: 0.0,
@@ -144,6 +143,13 @@ impl Spread {
             max: v[v.len() - 1],
         }
     }
+}
+
+/// The finite values, ascending.
+fn sorted_finite(values: &[f64]) -> Vec<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    v
 }
 
 /// Seconds summed over the workers, per stage of the pipeline.
@@ -191,8 +197,7 @@ pub struct Latency {
 impl Latency {
     /// Percentiles (nearest rank) of batch latencies given in seconds, as milliseconds.
     pub fn of_seconds(seconds: &[f64]) -> Latency {
-        let mut v: Vec<f64> = seconds.iter().copied().filter(|x| x.is_finite()).collect();
-        v.sort_by(f64::total_cmp);
+        let v = sorted_finite(seconds);
         let rank = |p: f64| -> f64 {
             if v.is_empty() {
                 return 0.0;
@@ -247,16 +252,7 @@ mod tests {
     /// test -p newsmill-schema` rewrites it after a change.
     #[test]
     fn the_checked_in_bench_schema_is_current() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/bench.schema.json");
-        let text = serde_json::to_string_pretty(&bench_json_schema()).unwrap() + "\n";
-        if std::env::var_os("NEWSMILL_WRITE_SCHEMA").is_some() {
-            std::fs::write(path, &text).unwrap();
-        }
-        let checked_in = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(
-            checked_in == text,
-            "docs/bench.schema.json is not what the types generate: run NEWSMILL_WRITE_SCHEMA=1 cargo test -p newsmill-schema"
-        );
+        crate::tests::assert_schema_current("bench.schema.json", &bench_json_schema());
     }
 
     #[test]
