@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use newsmill_model::{BatchStats, Precision};
+use newsmill_model::{BatchStats, Precision, PrecisionChoice};
 use newsmill_pipeline::input::{Fields, Item, Source};
 use newsmill_pipeline::{Engine, RunSummary};
 use newsmill_schema::bench::{
@@ -52,9 +52,10 @@ pub struct BenchArgs {
     /// An entity stance checkpoint to compare (repeatable), as --ner-model
     #[arg(long)]
     stance_model: Vec<PathBuf>,
-    /// Precisions to compare, comma-separated (fp32, int8; fp16, bf16 on a GPU)
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "fp32")]
-    precision: Vec<Precision>,
+    /// Precisions to compare, comma-separated: auto (as annotate's default: int8 on this CPU if
+    /// its kernels run it, bf16 on a GPU), fp32, int8; fp16, bf16 on a GPU
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "auto")]
+    precision: Vec<PrecisionChoice>,
     /// Padded tokens per model batch to compare, comma-separated [default: 512 on the CPU,
     /// 16384 on a GPU]
     #[arg(long, value_delimiter = ',', value_parser = positive)]
@@ -154,6 +155,9 @@ fn named(arg: &Path) -> (String, PathBuf) {
 /// A model set loaded at one precision: one engine, timed at every batch budget.
 struct Loaded {
     set: usize,
+    /// As asked (`auto` keeps its fp32 fallback for model types int8 does not cover).
+    choice: PrecisionChoice,
+    /// As resolved: the row's label.
     precision: Precision,
     engine: Engine,
     model_rss_mib: f64,
@@ -206,11 +210,11 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     } else {
         args.batch_tokens.iter().copied().map(Some).collect()
     };
-    let compute_of = |precision: Precision, batch_tokens: Option<usize>| ComputeArgs {
+    let compute_of = |precision: PrecisionChoice, batch_tokens: Option<usize>| ComputeArgs {
         precision,
         batch_tokens,
     };
-    let settings_of = |set: &ModelSet, precision: Precision, batch_tokens: Option<usize>| {
+    let settings_of = |set: &ModelSet, precision: PrecisionChoice, batch_tokens: Option<usize>| {
         Settings::bench(
             &args.run,
             &compute_of(precision, batch_tokens),
@@ -221,6 +225,14 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     };
     // the machine: settings of the first row (every row shares device, workers and threads)
     let first = settings_of(&sets[0], args.precision[0], budgets[0])?;
+    // the precisions as resolved on this machine, each once (`auto` is int8 here, or fp32...)
+    let mut precisions: Vec<(PrecisionChoice, Precision)> = Vec::new();
+    for &choice in &args.precision {
+        let resolved = settings_of(&sets[0], choice, budgets[0])?.compute.precision;
+        if !precisions.iter().any(|&(_, p)| p == resolved) {
+            precisions.push((choice, resolved));
+        }
+    }
     let compute = first.compute;
     let engine_options = first.engine.clone();
     let peak = if compute.device.is_cuda() {
@@ -237,8 +249,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     // every model set at every precision loaded once, for the whole run
     let mut loaded: Vec<Loaded> = Vec::new();
     for (s, set) in sets.iter().enumerate() {
-        for &precision in &args.precision {
-            let settings = settings_of(set, precision, budgets[0])?;
+        for &(choice, precision) in &precisions {
+            let settings = settings_of(set, choice, budgets[0])?;
             say!(
                 "newsmill bench: loading {} ({})",
                 set.name,
@@ -249,6 +261,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
                 .with_context(|| format!("model set {}", set.name))?;
             loaded.push(Loaded {
                 set: s,
+                choice,
                 precision,
                 engine,
                 model_rss_mib: (process::rss_mib().unwrap_or(0.0) - before).max(0.0),
@@ -318,7 +331,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
                 loaded[l].precision.as_str(),
                 dev.file().display()
             );
-            let compute = compute_of(loaded[l].precision, Some(budget));
+            let compute = compute_of(loaded[l].choice, Some(budget));
             let scores = eval::score(dev, &args.run, &compute, &set.models)
                 .with_context(|| format!("--eval {}={}", dev.task(), dev.file().display()))?;
             let (metric, value) = eval::headline(&scores).with_context(|| {
@@ -344,7 +357,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         tasks: args.what.tasks.clone(),
         machine: Machine {
             precision_kernels: precision_kernels(
-                &args.precision,
+                &precisions.iter().map(|&(_, p)| p).collect::<Vec<_>>(),
                 &cpu_flags,
                 compute.device.is_cuda(),
             ),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use newsmill_model::{DeviceChoice, Precision};
+use newsmill_model::{DeviceChoice, PrecisionChoice};
 use newsmill_ner::{Decoding, NerContext};
 use newsmill_pipeline::defaults;
 use newsmill_pipeline::SentenceHead;
@@ -63,11 +63,12 @@ pub struct RunArgs {
 /// takes lists of them, its grid).
 #[derive(Args, Clone)]
 pub struct ComputeArgs {
-    /// Arithmetic of the encoders: fp32; int8 (CPU: fbgemm int8 weights, dynamically
-    /// quantized activations; BERT models); fp16 or bf16 (GPU: encoder weights and activations,
-    /// heads in fp32; BERT models)
-    #[arg(long, value_enum, default_value_t = Precision::Fp32, global = true)]
-    pub precision: Precision,
+    /// Arithmetic of the encoders: auto (int8 on a CPU with AVX2, bf16 on a GPU, fp32
+    /// elsewhere and for models int8 does not cover; each record's `models` names the one
+    /// used); fp32; int8 (CPU: fbgemm int8 weights, dynamically quantized activations; BERT
+    /// models); fp16 or bf16 (GPU: encoder weights and activations, heads in fp32; BERT models)
+    #[arg(long, value_enum, default_value_t = PrecisionChoice::Auto, global = true)]
+    pub precision: PrecisionChoice,
     /// Padded tokens per model batch, at least 64 (chosen by measurement, DEVELOPERS.md
     /// "Engine" and "GPU"; int8 results move slightly with it, models/README.md)
     /// [default: 512 on the CPU, 16384 on a GPU]

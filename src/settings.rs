@@ -121,6 +121,9 @@ impl Settings {
     /// without a GPU) or does not run the precision.
     fn base(run: &RunArgs, knobs: &ComputeArgs, models: &ModelArgs) -> Result<Settings> {
         let compute = Compute::resolve(run.device, knobs.precision)?;
+        if compute.precision == Precision::Int8 {
+            newsmill_model::quiet_int8_notices();
+        }
         let default_budget = if compute.device.is_cuda() {
             defaults::GPU_BATCH_TOKENS
         } else {

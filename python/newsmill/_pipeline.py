@@ -49,7 +49,9 @@ class Pipeline:
     Arguments are the flags of `newsmill annotate` (README, "Use"):
 
     - tasks: a subset of ("ner", "sentiment", "stance") (a sequence, or "ner,stance").
-    - precision: "fp32" or "int8" (CPU; about 2x faster), or "fp16"/"bf16" (GPU).
+    - precision: "auto" (the CLI's default: int8 on a CPU with AVX2, bf16 on a GPU, fp32
+      elsewhere; each record's `models` names the one used), "fp32", "int8" (CPU), or
+      "fp16"/"bf16" (GPU).
     - workers: worker threads (default: the cores).
     - targets: phrases whose mentions are scored for stance (`--target`).
     - models: a models folder (`--models`); default `$NEWSMILL_MODELS`, else the models of the
@@ -68,7 +70,7 @@ class Pipeline:
     def __init__(
         self,
         tasks: Union[str, Sequence[str]] = ("ner", "sentiment", "stance"),
-        precision: str = "fp32",
+        precision: str = "auto",
         workers: int | None = None,
         targets: Sequence[str] = (),
         models: str | None = None,

@@ -20,6 +20,7 @@ use data::SentimentFile;
 use ner::eval_ner;
 
 use crate::cli::{ComputeArgs, ModelArgs, RunArgs};
+use crate::outfile::{InputIdentity, Target};
 use crate::settings::Settings;
 
 #[derive(Args)]
@@ -32,7 +33,8 @@ pub struct EvalArgs {
     run: RunArgs,
     #[command(flatten)]
     compute: ComputeArgs,
-    /// Also write the scores as JSON to this file
+    /// Also write the scores as JSON to this file (`-`: standard output only), never over the
+    /// dev file
     #[arg(long, global = true)]
     json: Option<PathBuf>,
 }
@@ -147,11 +149,23 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
             heldout_every: *heldout_every,
         },
     };
+    // `--json` as safe as `annotate -o`: never the dev file, written whole; `-` is stdout
+    let json = args
+        .json
+        .as_deref()
+        .map(|p| Target::plan(Some(p), "--json", &InputIdentity::of_file(dev.file())))
+        .transpose()?;
     let report = score(&dev, &args.run, &args.compute, &args.models)?;
-    println!("{}", serde_json::to_string_pretty(&report)?);
-    if let Some(p) = &args.json {
-        std::fs::write(p, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("cannot write {}", p.display()))?;
+    if !matches!(json, Some(Target::Stdout)) {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    if let Some(t) = &json {
+        t.write_whole(|f| {
+            serde_json::to_writer_pretty(&mut *f, &report)?;
+            writeln!(f)?;
+            Ok(())
+        })
+        .with_context(|| format!("cannot write {}", t.name()))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1005,3 +1005,45 @@ fn quiet_int8_prints_nothing() {
     assert!(stderr(&res).is_empty(), "-q: {}", stderr(&res));
     assert_eq!(records(&res.stdout).len(), 2);
 }
+
+#[test]
+fn eval_json_never_replaces_the_dev_file_and_dash_is_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = dir.path().join("dev.jsonl");
+    std::fs::write(
+        &dev,
+        "{\"sentence_normalized\": \"Putin met Kim in Moscow.\", \"targets\": \
+         [{\"from\": 0, \"to\": 5, \"polarity\": 4.0}]}\n",
+    )
+    .unwrap();
+    let before = std::fs::read(&dev).unwrap();
+    let eval = |json: &Path| {
+        let mut c = nm();
+        c.args(["eval", "stance"])
+            .arg(&dev)
+            .args(["--models", tiny_models().to_str().unwrap(), "--json"])
+            .arg(json);
+        run(c, 60)
+    };
+    let res = eval(&dev);
+    assert_eq!(res.status.code(), Some(1), "{}", stderr(&res));
+    assert!(
+        stderr(&res).contains("is the input itself"),
+        "{}",
+        stderr(&res)
+    );
+    assert_eq!(std::fs::read(&dev).unwrap(), before, "the dev file is kept");
+    // `-`: the scores once, on standard output, and no file named `-`
+    let res = eval(Path::new("-"));
+    assert_eq!(res.status.code(), Some(0), "{}", stderr(&res));
+    let printed: Value = serde_json::from_slice(&res.stdout).expect("one JSON document");
+    assert!(printed["f1m"].is_number(), "{printed}");
+    // a file: the same scores, and on standard output as before
+    let file = dir.path().join("scores.json");
+    let res = eval(&file);
+    assert_eq!(res.status.code(), Some(0), "{}", stderr(&res));
+    let written: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let shown: Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(written, shown);
+    assert_eq!(written["f1m"], printed["f1m"]);
+}

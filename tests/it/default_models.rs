@@ -125,7 +125,7 @@ fn news_tone_clear_cases() {
     assert!(recs[0]["models"]["sentiment"]
         .as_str()
         .unwrap()
-        .ends_with("#tone"));
+        .ends_with(&format!("#tone:{}", common::auto_precision())));
     // the SST-2 head stays available
     let recs = annotate(
         &["--tasks", "sentiment", "--sentence-head", "polarity"],

@@ -46,7 +46,14 @@ fn one_engine_runs_many_times_as_the_cli_does() {
         job_articles: 3,
         ..EngineOptions::default()
     };
-    let opts = AnnotateOptions::default();
+    // the CLI's defaults: `--device auto --precision auto`, resolved once as the CLI does (a
+    // library caller that sets nothing gets fp32 on the CPU)
+    let mut opts = AnnotateOptions::default();
+    opts.ner.compute = newsmill_model::Compute::resolve(
+        newsmill_model::DeviceChoice::Auto,
+        newsmill_model::PrecisionChoice::Auto,
+    )
+    .expect("resolve");
     let plan = ModelPlan::resolve(&paths, &opts).expect("plan");
     let engine = Engine::start(&plan, &opts, &options).expect("start");
     let input = corpus();

@@ -87,15 +87,17 @@ fn one_phase_output_on_the_examples() {
     for r in &recs {
         check_record(r);
         let m = &r["models"];
+        // the default precision, `auto`, named in every identity
+        let precision = common::auto_precision();
         let id = m["ner"].as_str().expect("models.ner");
         // one checkpoint answers the three tasks, each from its head
         let hash = id
             .strip_prefix("joint@")
-            .and_then(|h| h.strip_suffix("#ner"))
+            .and_then(|h| h.strip_suffix(&format!("#ner:{precision}")))
             .unwrap_or_else(|| panic!("{id}"));
         assert_eq!(hash.len(), 16, "{id}");
-        assert_eq!(m["sentiment"], format!("joint@{hash}#tone"));
-        assert_eq!(m["stance"], format!("joint@{hash}#stance"));
+        assert_eq!(m["sentiment"], format!("joint@{hash}#tone:{precision}"));
+        assert_eq!(m["stance"], format!("joint@{hash}#stance:{precision}"));
         for s in r["sentences"].as_array().unwrap() {
             assert!(s["sentiment"]["probs"]["positive"].is_number());
         }
@@ -160,7 +162,8 @@ fn a_stance_only_checkpoint_beside_the_joint_answers_stance() {
         );
         let stance = m["stance"].as_str().unwrap();
         assert!(
-            stance.starts_with("stance@") && stance.ends_with("#stance"),
+            stance.starts_with("stance@")
+                && stance.ends_with(&format!("#stance:{}", common::auto_precision())),
             "{stance}"
         );
         for e in r["entities"].as_array().unwrap() {
@@ -619,6 +622,7 @@ fn device_and_precision_errors_are_clear() {
     let err = newsmill_model::Compute {
         device: newsmill_model::Device::Cuda(0),
         precision: newsmill_model::Precision::Int8,
+        auto: false,
     }
     .check()
     .expect_err("int8 is CPU-only")

@@ -1,4 +1,4 @@
-//! The default joint model on `examples/articles.jsonl` (fp32, CPU): entities, and every
+//! The default models on `examples/articles.jsonl` (fp32, CPU): entities, and every
 //! probability the output holds, against the reference in `tests/data/examples.reference.json`
 //! made by the libtorch 2.4 build. scripts/test.sh runs this under both build flavours, so the
 //! libtorch 2.11 build (the GPU flavour) is held to the 2.4 build's numbers within 1e-5.
@@ -87,7 +87,14 @@ fn annotated_digest(extra: &[&str]) -> Value {
 
 #[test]
 fn default_model_output_matches_the_libtorch_2_4_reference() {
-    let got = annotated_digest(&["--workers", "1", "--target", "bridge"]);
+    let got = annotated_digest(&[
+        "--workers",
+        "1",
+        "--target",
+        "bridge",
+        "--precision",
+        "fp32",
+    ]);
     if std::env::var_os("NEWSMILL_BLESS").is_some() {
         std::fs::write(
             reference_path(),

@@ -190,6 +190,11 @@ pub struct BranchForward {
 }
 
 impl BranchForward {
+    /// How many layers the branch has.
+    pub fn layer_count(&self) -> usize {
+        self.layers.len()
+    }
+
     /// Layers `from`..`from + count` named `{prefix}.layer.N.*` in `vars`, with `heads`
     /// attention heads.
     pub fn new(

@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use crate::error::{CudaLoadError, DeviceError, ModelError};
-pub use crate::kinds::{Device, Precision};
+pub use crate::kinds::{Device, ModelType, Precision, PrecisionChoice};
 
 /// What the user asked for with `--device`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,7 +28,11 @@ pub enum DeviceChoice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Compute {
     pub device: Device,
+    /// The precision of BERT models (every joint-format checkpoint is one).
     pub precision: Precision,
+    /// Whether `precision` was chosen by `--precision auto`: then a model type it does not
+    /// cover runs in fp32 ([`Compute::precision_for`]) instead of failing to load.
+    pub auto: bool,
 }
 
 impl Compute {
@@ -37,10 +41,43 @@ impl Compute {
         self.precision.kind()
     }
 
-    /// Resolves `choice` (loading libtorch's CUDA library when it may be used) and checks that
-    /// `precision` runs there (int8 is CPU-only).
-    pub fn resolve(choice: DeviceChoice, precision: Precision) -> Result<Compute, ModelError> {
-        let device = match choice {
+    /// Resolves `choice` (loading libtorch's CUDA library when it may be used) and the
+    /// precision (`auto`: bf16 on a GPU, int8 on a CPU whose kernels run it, else fp32), and
+    /// checks that the precision runs there (int8 is CPU-only).
+    pub fn resolve(choice: DeviceChoice, asked: PrecisionChoice) -> Result<Compute, ModelError> {
+        let device = Self::device(choice, asked.named())?;
+        let compute = match asked.named() {
+            Some(precision) => Compute {
+                device,
+                precision,
+                auto: false,
+            },
+            None => Compute {
+                device,
+                precision: match device {
+                    Device::Cuda(_) => Precision::Bf16,
+                    Device::Cpu if cpu_runs_int8() => Precision::Int8,
+                    Device::Cpu => Precision::Fp32,
+                },
+                auto: true,
+            },
+        };
+        compute.check()?;
+        Ok(compute)
+    }
+
+    /// The precision a model of `model_type` runs in: with `auto`, fp32 for the types int8,
+    /// fp16 and bf16 are not implemented for (they run through rust-bert's own modules).
+    pub fn precision_for(&self, model_type: ModelType) -> Precision {
+        match model_type {
+            ModelType::Bert => self.precision,
+            _ if self.auto => Precision::Fp32,
+            _ => self.precision,
+        }
+    }
+
+    fn device(choice: DeviceChoice, precision: Option<Precision>) -> Result<Device, ModelError> {
+        Ok(match choice {
             DeviceChoice::Cpu => Device::Cpu,
             DeviceChoice::Cuda => match cuda_devices() {
                 Ok(n) if n > 0 => Device::Cuda(0),
@@ -48,15 +85,12 @@ impl Compute {
                 Err(e) => return Err(DeviceError::CudaUnavailable(e).into()),
             },
             // int8 has no GPU kernels here: auto keeps an int8 run on the CPU
-            DeviceChoice::Auto if precision == Precision::Int8 => Device::Cpu,
+            DeviceChoice::Auto if precision == Some(Precision::Int8) => Device::Cpu,
             DeviceChoice::Auto => match cuda_devices() {
                 Ok(n) if n > 0 => Device::Cuda(0),
                 _ => Device::Cpu,
             },
-        };
-        let compute = Compute { device, precision };
-        compute.check()?;
-        Ok(compute)
+        })
     }
 
     /// Whether the precision runs on the device: int8 is CPU-only (fp16 and bf16 run on the CPU
@@ -68,6 +102,19 @@ impl Compute {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// Whether this CPU runs libtorch's int8 kernels at speed: fbgemm, x86-64 with AVX2 (without
+/// AVX2 fbgemm falls back to reference kernels, slower than fp32).
+pub fn cpu_runs_int8() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -98,4 +145,29 @@ pub fn cuda_devices() -> Result<usize, CudaLoadError> {
         })
         .clone()?;
     Ok(tch::Cuda::device_count().max(0) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_is_int8_on_a_cpu_that_runs_it_and_fp32_for_types_int8_does_not_cover() {
+        let auto = Compute::resolve(DeviceChoice::Cpu, PrecisionChoice::Auto).unwrap();
+        let want = if cpu_runs_int8() {
+            Precision::Int8
+        } else {
+            Precision::Fp32
+        };
+        assert_eq!((auto.precision, auto.auto), (want, true));
+        assert_eq!(auto.precision_for(ModelType::Bert), want);
+        assert_eq!(auto.precision_for(ModelType::DistilBert), Precision::Fp32);
+        assert_eq!(auto.precision_for(ModelType::Roberta), Precision::Fp32);
+        // asked by name: every type gets it (and a type it does not cover fails to load)
+        let int8 = Compute::resolve(DeviceChoice::Cpu, PrecisionChoice::Int8).unwrap();
+        assert!(!int8.auto);
+        assert_eq!(int8.precision_for(ModelType::Roberta), Precision::Int8);
+        let fp32 = Compute::resolve(DeviceChoice::Cpu, PrecisionChoice::Fp32).unwrap();
+        assert_eq!(fp32.precision_for(ModelType::Bert), Precision::Fp32);
+    }
 }

@@ -112,6 +112,10 @@ pub struct EncodedBatch {
     states: Option<BatchStates>,
     /// The batch's counters, `forward_seconds` left to [`EncodedBatch::stats`].
     counts: BatchStats,
+    /// The FLOPs of a span head's own upper layers, run in [`EncodedBatch::score_spans`].
+    branch_flops: std::cell::Cell<f64>,
+    /// The encoder's hidden and feed-forward sizes (for `branch_flops`).
+    dims: (usize, usize),
     started: Instant,
 }
 
@@ -340,8 +344,7 @@ impl JointModel {
     /// Encoder FLOPs of one batch (every layer for every position).
     pub fn encoder_flops(&self, rows: usize, cols: usize) -> f64 {
         let (h, f, layers) = self.config.dims;
-        let (h, f, n) = (h as f64, f as f64, cols as f64);
-        layers as f64 * (2.0 * (4.0 * h * h + 2.0 * h * f) + 4.0 * n * h) * n * rows as f64
+        layers as f64 * layer_flops(h, f, rows, cols)
     }
 
     /// Runs the batch of `items[members]` (one of [`crate::plan_groups`]'s, planned on the
@@ -424,6 +427,8 @@ impl JointModel {
                 cols,
                 states: None,
                 counts,
+                branch_flops: std::cell::Cell::new(0.0),
+                dims: (self.config.dims.0, self.config.dims.1),
                 started,
             });
         }
@@ -501,6 +506,8 @@ impl JointModel {
                 branch_input,
             }),
             counts,
+            branch_flops: std::cell::Cell::new(0.0),
+            dims: (self.config.dims.0, self.config.dims.1),
             started,
         })
     }
@@ -556,6 +563,13 @@ impl JointModel {
             branch_input,
         })
     }
+}
+
+/// FLOPs of one encoder layer of hidden size `h` and feed-forward size `f` over `rows` rows of
+/// `cols` positions: the Linear layers and the two attention products.
+fn layer_flops(h: usize, f: usize, rows: usize, cols: usize) -> f64 {
+    let (h, f, n) = (h as f64, f as f64, cols as f64);
+    (2.0 * (4.0 * h * h + 2.0 * h * f) + 4.0 * n * h) * n * rows as f64
 }
 
 impl EncodedBatch {
@@ -638,6 +652,11 @@ impl EncodedBatch {
                     Ok(branch.forward(&xs.f_contiguous()?, &bs))
                 })
                 .map_err(fwd)?;
+                let (h, f) = self.dims;
+                self.branch_flops.set(
+                    self.branch_flops.get()
+                        + branch.layer_count() as f64 * layer_flops(h, f, rows.len(), used),
+                );
                 for w in &mut wanted {
                     w.0 = rows.binary_search(&w.0).unwrap_or(0);
                 }
@@ -715,6 +734,7 @@ impl EncodedBatch {
             } else {
                 Vec::new()
             },
+            flops: self.counts.flops + self.branch_flops.get(),
             ..self.counts.clone()
         }
     }

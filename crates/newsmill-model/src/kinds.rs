@@ -1,6 +1,45 @@
 //! The plain enums the other modules and the errors share (a leaf: it imports no module of
 //! this crate, so `error.rs` can name them without a circle).
 
+/// What the user asked for with `--precision`: a [`Precision`], or `auto`, resolved once per
+/// run by [`crate::Compute::resolve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum PrecisionChoice {
+    /// int8 on a CPU whose int8 kernels run it (x86-64 with AVX2), bf16 on a GPU, fp32
+    /// elsewhere; a model type those do not cover (DistilBERT, RoBERTa) runs in fp32.
+    #[default]
+    Auto,
+    Fp32,
+    Int8,
+    Fp16,
+    Bf16,
+}
+
+impl PrecisionChoice {
+    /// The precision asked for by name (`None` for `auto`).
+    pub fn named(self) -> Option<Precision> {
+        match self {
+            PrecisionChoice::Auto => None,
+            PrecisionChoice::Fp32 => Some(Precision::Fp32),
+            PrecisionChoice::Int8 => Some(Precision::Int8),
+            PrecisionChoice::Fp16 => Some(Precision::Fp16),
+            PrecisionChoice::Bf16 => Some(Precision::Bf16),
+        }
+    }
+}
+
+impl From<Precision> for PrecisionChoice {
+    fn from(p: Precision) -> Self {
+        match p {
+            Precision::Fp32 => PrecisionChoice::Fp32,
+            Precision::Int8 => PrecisionChoice::Int8,
+            Precision::Fp16 => PrecisionChoice::Fp16,
+            Precision::Bf16 => PrecisionChoice::Bf16,
+        }
+    }
+}
+
 /// Arithmetic of the encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

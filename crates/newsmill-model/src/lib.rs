@@ -18,12 +18,15 @@ mod shallow;
 mod vocab;
 
 pub use config::{BranchSpec, Head, HeadKind, HeadSpec, JointSpec, ModelConfig, ModelType};
-pub use device::{cuda_devices, Compute, Device, DeviceChoice, Precision};
+pub use device::{
+    cpu_runs_int8, cuda_devices, Compute, Device, DeviceChoice, Precision, PrecisionChoice,
+};
 pub use error::{BuildError, CudaLoadError, DeviceError, ForwardError, ModelError};
 pub use joint::{EncodedBatch, EncodedItem, JointHeads, JointItem, JointModel, SpanRequest};
 pub use model::{
     gather_batches, model_identity, plan_batches, plan_groups, BatchStats, Classifier, Logits,
 };
+pub use quant::quiet_int8_notices;
 
 /// Measures the matmul throughput of this machine in GFLOP/s: `threads` threads at once, each
 /// with one libtorch thread, multiplying fp32 matrices of the encoder's feed-forward shape

@@ -55,6 +55,8 @@ pub struct Classifier {
     pub dir: PathBuf,
     /// [`model_identity`] of the folder.
     pub identity: String,
+    /// The arithmetic it runs in ([`Compute::precision_for`] its model type).
+    pub precision: Precision,
     net: Net,
     device: Device,
     /// Our BERT forward pass (BERT models); `None`: rust-bert's `net` runs.
@@ -82,12 +84,12 @@ impl Classifier {
     /// Loads `dir` for `head` on the given device and precision. Int8 (CPU), fp16 and bf16
     /// (GPU) are available for BERT models.
     pub fn load_with(dir: &Path, head: Head, compute: Compute) -> Result<Self, ModelError> {
-        let precision = compute.precision;
         compute.check()?;
         if !dir.is_dir() {
             return Err(ModelError::NotAFolder(dir.to_path_buf()));
         }
         let config = ModelConfig::from_file(&dir.join("config.json"))?;
+        let precision = compute.precision_for(config.model_type);
         let tok_path = dir.join("tokenizer.json");
         if !tok_path.is_file() {
             return Err(missing(tok_path));
@@ -187,6 +189,7 @@ impl Classifier {
             head,
             dir: dir.to_path_buf(),
             identity,
+            precision,
             device: compute.device.tch(),
             net: built,
             own,

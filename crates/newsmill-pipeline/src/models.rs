@@ -6,7 +6,7 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use newsmill_model::{gather_batches, plan_batches, BatchStats, Classifier, ModelError};
+use newsmill_model::{gather_batches, plan_batches, BatchStats, Classifier, ModelError, Precision};
 use newsmill_ner::NerModel;
 use newsmill_stance::SequenceModel;
 use rayon::prelude::*;
@@ -108,38 +108,39 @@ impl Models {
 }
 
 impl Models {
-    /// The identity of the model that answers each task.
+    /// The identity of the model that answers each task and the precision it runs in:
+    /// `folder@hash:int8`, a joint checkpoint's with the head, `joint@<hash>#tone:int8`.
     pub fn identities(&self) -> ModelsOut {
-        // a joint checkpoint's identity names the head: `joint@<hash>#tone`
+        let named = |identity: &str, head: Option<&str>, precision: Precision| match head {
+            Some(head) => format!("{identity}#{head}:{}", precision.as_str()),
+            None => format!("{identity}:{}", precision.as_str()),
+        };
         let joint = |used: bool, head: &str| {
             self.joint
                 .as_ref()
                 .filter(|_| used)
-                .map(|j| format!("{}#{head}", j.model.identity))
+                .map(|j| named(&j.model.identity, Some(head), j.model.compute.precision))
         };
+        let single = |c: &Classifier| named(&c.identity, None, c.precision);
         let uses = self.joint.as_ref().map(|j| j.uses).unwrap_or_default();
         ModelsOut {
             ner: self
                 .ner
                 .as_ref()
-                .and_then(|n| n.clf.as_ref().map(|c| c.identity.clone()))
+                .and_then(|n| n.clf.as_ref().map(single))
                 .or_else(|| joint(uses.ner, "ner")),
-            sentiment: self
-                .sentiment
-                .as_ref()
-                .map(|m| m.clf.identity.clone())
-                .or_else(|| {
-                    let head = self.joint.as_ref().map_or("", |j| j.sentiment_head);
-                    joint(uses.sentiment, head)
-                }),
+            sentiment: self.sentiment.as_ref().map(|m| single(&m.clf)).or_else(|| {
+                let head = self.joint.as_ref().map_or("", |j| j.sentiment_head);
+                joint(uses.sentiment, head)
+            }),
             stance: self
                 .stance
                 .as_ref()
-                .map(|m| m.clf.identity.clone())
+                .map(|m| single(&m.clf))
                 .or_else(|| {
-                    self.joint_stance
-                        .as_ref()
-                        .map(|j| format!("{}#stance", j.model.identity))
+                    self.joint_stance.as_ref().map(|j| {
+                        named(&j.model.identity, Some("stance"), j.model.compute.precision)
+                    })
                 })
                 .or_else(|| joint(uses.stance, "stance")),
         }

@@ -114,14 +114,15 @@ pub struct ArticleOut {
     pub targets: Vec<TargetOut>,
     pub actors: Vec<ActorOut>,
     pub summary: SummaryOut,
-    /// The model that answered each task (`folder@content hash`; a joint checkpoint answers
-    /// several).
+    /// The model that answered each task and its precision (`folder@content hash:precision`;
+    /// a joint checkpoint answers several, `folder@hash#head:precision`).
     pub models: ModelsOut,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
 }
 
-/// Which model produced each part of a record: `folder@content hash` strings.
+/// Which model produced each part of a record, in which arithmetic:
+/// `folder@content hash[#head]:precision` strings (precision: fp32, int8, fp16 or bf16).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct ModelsOut {

@@ -40,3 +40,12 @@ pub fn assert_success(out: &Output) {
 pub fn shared_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
 }
+
+/// What `--precision auto` (the default) resolves to on this machine's CPU.
+pub fn auto_precision() -> &'static str {
+    if newsmill_model::cpu_runs_int8() {
+        "int8"
+    } else {
+        "fp32"
+    }
+}
