@@ -159,6 +159,19 @@ class JointModel(nn.Module):
         return self.stance(self.drop(torch.stack(feats)))
 
 
+def saved_state(model, saved, heads):
+    """`model`'s state from a saved checkpoint's tensors (`state_dict_for_export` names): the
+    encoder, the branch's layers (`stance.encoder.layer.N.*`) and the classifiers of `heads`."""
+    state = {k: v for k, v in saved.items() if k.startswith("bert.")}
+    for i in range(len(model.branch)):
+        p = f"stance.encoder.layer.{model.branch_from + i}."
+        state.update({f"branch.{i}.{k[len(p):]}": v for k, v in saved.items() if k.startswith(p)})
+    for head in heads:
+        state[f"{head}.weight"] = saved[f"{head}.classifier.weight"]
+        state[f"{head}.bias"] = saved[f"{head}.classifier.bias"]
+    return state
+
+
 def head_names():
     return {
         "ner.classifier": "ner",
@@ -491,14 +504,7 @@ def main():
         from safetensors.torch import load_file
 
         saved = load_file(str(Path(args.init) / "model.safetensors"))
-        state = {k: v for k, v in saved.items() if k.startswith("bert.")}
-        for i in range(len(model.branch)):
-            p = f"stance.encoder.layer.{args.stance_branch + i}."
-            state.update({f"branch.{i}.{k[len(p):]}": v for k, v in saved.items() if k.startswith(p)})
-        for head in heads:
-            state[f"{head}.weight"] = saved[f"{head}.classifier.weight"]
-            state[f"{head}.bias"] = saved[f"{head}.classifier.bias"]
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        missing, unexpected = model.load_state_dict(saved_state(model, saved, heads), strict=False)
         if unexpected or any(k.startswith(("bert.", "branch.")) for k in missing):
             sys.exit(f"--init {args.init}: tensors that do not fit: {(unexpected + missing)[:5]}")
     if args.trunk:
