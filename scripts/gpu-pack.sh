@@ -3,9 +3,8 @@
 # (ignored by git; the device tool carries it: `carry: ["target/gpu"]`):
 #   newsmill.xz         the libtorch 2.11 build (scripts/setup.sh --libtorch 2.11), stripped, xz;
 #   backbone/           the backbone's word-embedding matrix (fp16, 23 MB), from which
-#                       models/recipe/assemble.py rebuilds the default checkpoints there (the
-#                       stance-only one is stored as a change from the joint one: no other
-#                       backbone weights are needed);
+#                       models/recipe/assemble.py rebuilds the default checkpoint there (no
+#                       other backbone weights are needed);
 #   data.tar.xz         the measurement data from ../shared/data: the first 2,016 BBC articles
 #                       (16 warm-up + 2,000 timed), CoNLL-2003 dev, NewsMTSC dev_rw/dev_mt and the
 #                       SST-2 held-out slice (every 33rd data row of train.tsv, eval's

@@ -5,7 +5,7 @@
 #       the libtorch libraries the binary loads (libtorch_cpu stripped, libc10, libgomp, the two
 #       small CUDA runtime libraries libtorch_cpu links); changes only with libtorch
 #   newsmill_models-<version>+<models hash>-py3-none-any.whl
-#       the default models as ready Hugging Face folders (joint/, stance/)
+#       the default models as ready Hugging Face folders (joint/)
 #   newsmill-<version>-py3-none-manylinux_<glibc>_x86_64.whl
 #       the Python package (python/newsmill) and the stripped binary at newsmill/bin/newsmill,
 #       run path $ORIGIN/../../newsmill_libtorch/lib; depends on the exact versions of the two
@@ -76,14 +76,14 @@ if [ ! -f "$whl" ] || [ "$(cat "$whl.key" 2>/dev/null)" != "$key" ]; then
   cp -rL "$NEWSMILL_MODELS"/. "$pkg/models/"
   rm -f "$pkg/models/.complete"
   cat > "$pkg/__init__.py" <<EOF
-"""newsmill's default models (models/joint/, models/stance/; models/README.md of newsmill)."""
+"""newsmill's default models (models/joint/; models/README.md of newsmill)."""
 from pathlib import Path
 
 MODELS = Path(__file__).resolve().parent / "models"
 __version__ = "$models_version"
 EOF
   python3 scripts/wheel.py "$out" newsmill_models "$models_version" py3-none-any "$stage/models" \
-    --summary "newsmill's default models (joint and stance checkpoints)" >/dev/null
+    --summary "newsmill's default models (the joint checkpoint with its stance branch)" >/dev/null
   echo "$key" > "$whl.key"
 fi
 

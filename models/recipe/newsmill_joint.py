@@ -8,8 +8,8 @@ PyTorch, for anyone who wants to use it from Python.
     #                'stance': {...}}, ...], 'sentiment': {...}, 'tone': {...}}
 
 `annotate(sentences, stance_model=NewsmillJoint.from_pretrained(".../stance"))` takes the
-stance from a stance-only checkpoint (newsmill's default `stance/` beside `joint/`) in a second
-pass over the sentences that have an entity, as newsmill does.
+stance from a stance-only checkpoint (a `stance/` beside `joint/`, newsmill's default until
+2026-12-03) in a second pass over the sentences that have an entity, as newsmill does.
 
 One encoder pass per sentence answers every head: token tags (first wordpiece of each word,
 greedy IOB2 decoding here; newsmill decodes with constraints), first-position classes through
@@ -24,7 +24,8 @@ models/recipe/calibrate.py), which changes the probabilities and scores but neve
 
 A span_pool head may carry `"encoder": {"prefix": P, "from_layer": K}`: it reads its own copy
 of the upper encoder layers (`P.layer.N.*`, N = K..L-1) run over the shared encoder's states after
-layer K, rather than the shared encoder's last states (models/recipe/branch.py trains one).
+layer K, rather than the shared encoder's last states (the default checkpoint's stance head,
+from layer 4: joint.py --stance-branch, then distill.py; models/README.md).
 """
 
 import json

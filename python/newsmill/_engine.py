@@ -28,7 +28,7 @@ def binary() -> str:
 
 def default_models() -> str | None:
     """The default models folder: `$NEWSMILL_MODELS` when set, else the `newsmill_models`
-    package's folder (joint/ and stance/), else None."""
+    package's folder (joint/), else None."""
     env = os.environ.get("NEWSMILL_MODELS")
     if env:
         return env
