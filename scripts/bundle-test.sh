@@ -38,8 +38,8 @@ if ! cmp -s "$tmp/out.jsonl" "$tmp/dev.jsonl"; then
   diff <(head -c 2000 "$tmp/out.jsonl") <(head -c 2000 "$tmp/dev.jsonl") >&2 || true
   exit 1
 fi
-# the records name the bundle's models, as --version does
+# the records name the bundle's models, as --version does, and the precision they ran in
 hash=$(sed -n 's/^models (joint): \(joint@[0-9a-f]*\).*/\1/p' "$tmp/version")
-grep -q "\"ner\":\"$hash#ner\"" "$tmp/out.jsonl" ||
+grep -q "\"ner\":\"$hash#ner:\(int8\|fp32\)\"" "$tmp/out.jsonl" ||
   { echo "bundle-test: FAIL: records do not name $hash" >&2; exit 1; }
 echo "bundle-test: ok: $(wc -l < "$tmp/out.jsonl") records from the unpacked bundle ($(( $(date +%s) - t0 )) s)" >&2
