@@ -53,7 +53,7 @@ log "$(head -1 "$OUTD/gpu.txt"); torch $("$PY" -c 'import torch; print(torch.__v
 import sys, tarfile
 tarfile.open(sys.argv[1]).extractall(sys.argv[2])
 PY
-"$PY" models/recipe/assemble.py models "$G/backbone" "$WORK/models" >> "$OUTD/log.txt" 2>&1   # joint/ and stance/
+"$PY" models/recipe/assemble.py models "$G/backbone" "$WORK/models" >> "$OUTD/log.txt" 2>&1   # joint/
 D=$WORK/data
 BBC=$D/bbc-2016.jsonl
 
