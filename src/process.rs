@@ -1,18 +1,10 @@
 //! What the process asks of the system and of libtorch: memory available and peak RSS, and
 //! libtorch's log level.
 
-/// With `-q`, libtorch's own warnings (int8's deprecation notices) are not printed either:
-/// its log level (`FLAGS_caffe2_log_level`, looked up at run time, so a libtorch without it
-/// only keeps printing) is raised to errors.
+/// With `-q`, libtorch's own warnings are not printed either: its log level is raised to
+/// errors ([`newsmill_model::set_libtorch_log_level`]) before any model is loaded.
 pub fn quiet_libtorch() {
-    // SAFETY: dlsym with a valid C string; the symbol, when present, is c10's `int32_t` log
-    // level, written once here before any model is loaded or any worker runs.
-    unsafe {
-        let sym = libc::dlsym(libc::RTLD_DEFAULT, c"FLAGS_caffe2_log_level".as_ptr());
-        if !sym.is_null() {
-            *(sym as *mut i32) = 2;
-        }
-    }
+    newsmill_model::set_libtorch_log_level(2);
 }
 
 /// Peak resident set size of this process in MiB (VmHWM), where /proc is available.

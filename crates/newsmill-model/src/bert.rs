@@ -187,22 +187,27 @@ pub struct BranchForward {
     from: usize,
     layers: Vec<Layer>,
     heads: i64,
+    /// Hidden and feed-forward sizes (for [`BranchForward::flops`]).
+    dims: (usize, usize),
+}
+
+/// FLOPs of one encoder layer of hidden size `h` and feed-forward size `f` over `rows` rows of
+/// `cols` positions: the Linear layers and the two attention products.
+pub(crate) fn layer_flops(h: usize, f: usize, rows: usize, cols: usize) -> f64 {
+    let (h, f, n) = (h as f64, f as f64, cols as f64);
+    (2.0 * (4.0 * h * h + 2.0 * h * f) + 4.0 * n * h) * n * rows as f64
 }
 
 impl BranchForward {
-    /// How many layers the branch has.
-    pub fn layer_count(&self) -> usize {
-        self.layers.len()
-    }
-
     /// Layers `from`..`from + count` named `{prefix}.layer.N.*` in `vars`, with `heads`
-    /// attention heads.
+    /// attention heads, hidden and feed-forward sizes `dims`.
     pub fn new(
         vars: &HashMap<String, Tensor>,
         prefix: &str,
         from: usize,
         count: usize,
         heads: i64,
+        dims: (usize, usize),
         quantize: bool,
     ) -> Result<Self, BuildError> {
         let layers = (from..from + count)
@@ -212,7 +217,13 @@ impl BranchForward {
             from,
             layers,
             heads,
+            dims,
         })
+    }
+
+    /// FLOPs of one [`BranchForward::forward`] over `rows` rows of `cols` positions.
+    pub fn flops(&self, rows: usize, cols: usize) -> f64 {
+        self.layers.len() as f64 * layer_flops(self.dims.0, self.dims.1, rows, cols)
     }
 
     /// The shared encoder layer whose output the branch reads.
@@ -225,6 +236,7 @@ impl BranchForward {
             from: self.from,
             layers: self.layers.iter().map(Shallow::shallow).collect(),
             heads: self.heads,
+            dims: self.dims,
         }
     }
 

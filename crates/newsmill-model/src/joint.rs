@@ -114,8 +114,6 @@ pub struct EncodedBatch {
     counts: BatchStats,
     /// The FLOPs of a span head's own upper layers, run in [`EncodedBatch::score_spans`].
     branch_flops: std::cell::Cell<f64>,
-    /// The encoder's hidden and feed-forward sizes (for `branch_flops`).
-    dims: (usize, usize),
     started: Instant,
 }
 
@@ -344,7 +342,7 @@ impl JointModel {
     /// Encoder FLOPs of one batch (every layer for every position).
     pub fn encoder_flops(&self, rows: usize, cols: usize) -> f64 {
         let (h, f, layers) = self.config.dims;
-        layers as f64 * layer_flops(h, f, rows, cols)
+        layers as f64 * crate::bert::layer_flops(h, f, rows, cols)
     }
 
     /// Runs the batch of `items[members]` (one of [`crate::plan_groups`]'s, planned on the
@@ -428,7 +426,6 @@ impl JointModel {
                 states: None,
                 counts,
                 branch_flops: std::cell::Cell::new(0.0),
-                dims: (self.config.dims.0, self.config.dims.1),
                 started,
             });
         }
@@ -507,7 +504,6 @@ impl JointModel {
             }),
             counts,
             branch_flops: std::cell::Cell::new(0.0),
-            dims: (self.config.dims.0, self.config.dims.1),
             started,
         })
     }
@@ -563,13 +559,6 @@ impl JointModel {
             branch_input,
         })
     }
-}
-
-/// FLOPs of one encoder layer of hidden size `h` and feed-forward size `f` over `rows` rows of
-/// `cols` positions: the Linear layers and the two attention products.
-fn layer_flops(h: usize, f: usize, rows: usize, cols: usize) -> f64 {
-    let (h, f, n) = (h as f64, f as f64, cols as f64);
-    (2.0 * (4.0 * h * h + 2.0 * h * f) + 4.0 * n * h) * n * rows as f64
 }
 
 impl EncodedBatch {
@@ -652,11 +641,8 @@ impl EncodedBatch {
                     Ok(branch.forward(&xs.f_contiguous()?, &bs))
                 })
                 .map_err(fwd)?;
-                let (h, f) = self.dims;
-                self.branch_flops.set(
-                    self.branch_flops.get()
-                        + branch.layer_count() as f64 * layer_flops(h, f, rows.len(), used),
-                );
+                self.branch_flops
+                    .set(self.branch_flops.get() + branch.flops(rows.len(), used));
                 for w in &mut wanted {
                     w.0 = rows.binary_search(&w.0).unwrap_or(0);
                 }
@@ -842,6 +828,7 @@ fn load_branch(
         spec.from_layer,
         layers - spec.from_layer,
         config.attention_heads as i64,
+        (config.dims.0, config.dims.1),
         compute.precision == Precision::Int8,
     )
     .map_err(|source| ModelError::Build {

@@ -29,17 +29,6 @@ impl PrecisionChoice {
     }
 }
 
-impl From<Precision> for PrecisionChoice {
-    fn from(p: Precision) -> Self {
-        match p {
-            Precision::Fp32 => PrecisionChoice::Fp32,
-            Precision::Int8 => PrecisionChoice::Int8,
-            Precision::Fp16 => PrecisionChoice::Fp16,
-            Precision::Bf16 => PrecisionChoice::Bf16,
-        }
-    }
-}
-
 /// Arithmetic of the encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -28,6 +28,23 @@ pub use model::{
 };
 pub use quant::quiet_int8_notices;
 
+/// Sets libtorch's log level (c10's `FLAGS_caffe2_log_level`: 1 warnings, 2 errors only),
+/// looked up at run time, and returns the level before; `None` when this libtorch has no such
+/// flag (it then keeps printing). Call it before any model runs on another thread.
+pub fn set_libtorch_log_level(level: i32) -> Option<i32> {
+    // SAFETY: dlsym with a valid C string; the symbol, when present, is c10's `int32_t` log
+    // level, read and written here while no other thread runs libtorch.
+    unsafe {
+        let sym = libc::dlsym(libc::RTLD_DEFAULT, c"FLAGS_caffe2_log_level".as_ptr()) as *mut i32;
+        if sym.is_null() {
+            return None;
+        }
+        let before = sym.read();
+        sym.write(level);
+        Some(before)
+    }
+}
+
 /// Measures the matmul throughput of this machine in GFLOP/s: `threads` threads at once, each
 /// with one libtorch thread, multiplying fp32 matrices of the encoder's feed-forward shape
 /// (4096×384 by 384×1536) for about `seconds`. This is the peak the encoder's fraction is

@@ -187,31 +187,22 @@ impl Shallow for Linear {
 
 /// libtorch 2.4 warns once per process, on standard error, that the two fbgemm functions int8
 /// runs on are deprecated (they are the ones that take the per-row scales above). Runs both
-/// once on a 2×2 matrix with libtorch's log level raised to errors (`FLAGS_caffe2_log_level`,
-/// looked up at run time; a libtorch without it keeps printing), then puts the level back, so
-/// that a default (int8) run prints no message that is not newsmill's and later warnings of
-/// libtorch still show. Call it before any worker runs (the CLI does, on resolving the
-/// precision).
+/// once on a 2×2 matrix with libtorch's log level raised to errors
+/// ([`crate::set_libtorch_log_level`]), then puts the level back, so that a default (int8) run
+/// prints no message that is not newsmill's and later warnings of libtorch still show. Call it
+/// before any worker runs (the CLI does, on resolving the precision).
 pub fn quiet_int8_notices() {
     static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     DONE.get_or_init(|| {
-        // SAFETY: dlsym with a valid C string; the symbol, when present, is c10's `int32_t`
-        // log level, read and written here before any model runs.
-        let level = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"FLAGS_caffe2_log_level".as_ptr()) }
-            as *mut i32;
-        if level.is_null() {
+        let Some(before) = crate::set_libtorch_log_level(2) else {
             return;
-        }
-        // SAFETY: as above
-        let before = unsafe { level.read() };
-        unsafe { level.write(before.max(2)) };
+        };
         let cpu = (Kind::Float, tch::Device::Cpu);
         let w = Tensor::from_slice(&[1f32, 0.0, 0.0, 1.0]).view([2, 2]);
         if let Ok(l) = Linear::int8(&w, &Tensor::zeros([2], cpu), None) {
             let _ = l.forward(&Tensor::ones([1, 2], cpu));
         }
-        // SAFETY: as above
-        unsafe { level.write(before) };
+        crate::set_libtorch_log_level(before);
     });
 }
 
